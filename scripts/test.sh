@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Install everything the test suite needs, then run all of it.
+#   - a virtualenv in .venv with vcall and its test extras
+#   - Debian's chromium (headless browser tests), if missing
+#   - the browser SDK bundle in client/node_modules (npm ci), if client/package-lock.json exists
+# Extra arguments go to pytest (e.g. scripts/test.sh -k token).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo -n"
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "== installing Debian's chromium for the browser tests"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+if [ -f client/package-lock.json ] && [ ! -d client/node_modules/@vonage/client-sdk ]; then
+  echo "== installing the browser SDK (npm ci in client/)"
+  (cd client && npm ci --silent --no-audit --no-fund)
+fi
+
+echo "== ruff"
+.venv/bin/ruff check vcall tests
+echo "== pytest"
+set +e
+.venv/bin/python -m pytest "$@"
+code=$?
+set -e
+if [ "$code" = 5 ]; then
+  echo "pytest collected no tests: that is a failure here" >&2
+  exit 1
+fi
+exit "$code"

@@ -1,0 +1,59 @@
+"""Shared fixtures: an isolated working folder, the seed call, and a real vcall server."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from vcall.seed import RecordedCall
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+SEED_PATH = SHARED / "fixtures" / "seed_call.json"
+NCCO_SCHEMA_PATH = SHARED / "specs" / "ncco-schema.json"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--live", action="store_true", help="also run tests that reach the real Vonage"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--live"):
+        return
+    skip = pytest.mark.skip(reason="talks to the real Vonage; run with --live")
+    for item in items:
+        if "live" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test runs in its own folder with no VONAGE_* settings, so none can reach live."""
+    for name in list(os.environ):
+        if name.startswith(("VONAGE_", "VCALL_")) or name == "REQUESTS_CA_BUNDLE":
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("VCALL_HOME", str(tmp_path / ".vcall"))
+    return tmp_path
+
+
+@pytest.fixture(scope="session")
+def seed_json() -> dict[str, Any]:
+    """The seed call exactly as shared/fixtures holds it."""
+    return json.loads(SEED_PATH.read_text())
+
+
+@pytest.fixture(scope="session")
+def seed(seed_json: dict[str, Any]) -> RecordedCall:
+    return RecordedCall.from_json(seed_json)
+
+
+@pytest.fixture(scope="session")
+def ncco_schema() -> dict[str, Any]:
+    return json.loads(NCCO_SCHEMA_PATH.read_text())

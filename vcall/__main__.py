@@ -1,0 +1,5 @@
+"""``python -m vcall``."""
+
+from vcall.cli import main
+
+main()

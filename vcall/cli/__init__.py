@@ -1,0 +1,25 @@
+"""The ``vcall`` command line: one module per command, each thin (parse, call, render)."""
+
+from __future__ import annotations
+
+import typer
+
+from vcall.cli import demo, serve, token
+
+app = typer.Typer(
+    name="vcall",
+    help="Provision and run the Vonage 'answer a phone call in the browser' demo, "
+    "live or against the embedded sandbox.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode=None,
+)
+app.command("demo")(demo.demo)
+app.command("serve")(serve.serve)
+app.command("token")(token.token)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,58 @@
+"""``vcall serve``: the webhook server, event store, page and streams."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from vcall.cli._common import handles_errors
+from vcall.ncco import DEFAULT_TALK, DEFAULT_USER
+
+HostOpt = Annotated[
+    str, typer.Option(help="Address to listen on (127.0.0.1 keeps it on this machine).")
+]
+PortOpt = Annotated[
+    int, typer.Option(min=0, max=65535, help="Port to listen on (0: any free port).")
+]
+StoreOpt = Annotated[
+    Path | None,
+    typer.Option("--store", help="SQLite file for events [default: .vcall/events.db]."),
+]
+UserOpt = Annotated[str, typer.Option(help="App user the answer NCCO connects calls to.")]
+TalkOpt = Annotated[str, typer.Option(help="What the caller hears before being connected.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Do not print a line per webhook.")]
+
+
+@handles_errors
+def serve(
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = 3000,
+    store: StoreOpt = None,
+    user: UserOpt = DEFAULT_USER,
+    talk: TalkOpt = DEFAULT_TALK,
+    quiet: QuietOpt = False,
+) -> None:
+    """Run the answer/event webhooks and keep every event in a durable store.
+
+    Point your Vonage application's answer URL at /voice/answer and its event URL at
+    /voice/event (vcall setup does this for you). Stop with Ctrl-C.
+    """
+    import asyncio
+
+    from vcall.config import Paths
+    from vcall.web.app import ServeOptions, create_app
+    from vcall.web.server import serve_forever
+
+    options = ServeOptions(
+        store_path=store or Paths.default().events_db, talk=talk, user=user, quiet=quiet
+    )
+    app = create_app(options)
+
+    def ready(url: str) -> None:
+        typer.echo(f"vcall serve listening on {url}  (events: {options.store_path})")
+        typer.echo(f"  answer webhook  {url}/voice/answer")
+        typer.echo(f"  event webhook   {url}/voice/event")
+
+    asyncio.run(serve_forever(app, host, port, ready))

@@ -1,0 +1,103 @@
+"""Layered settings: flags → environment (``VONAGE_*``) → ``.env`` → ``.vcall/state.json``.
+
+Every command resolves credentials the same way, through :func:`load_settings`. The first
+layer that has a value wins; a layer never half-overrides another for one field.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from vcall import state as state_file
+
+#: Setting name → environment variable.
+ENV_VARS: dict[str, str] = {
+    "api_key": "VONAGE_API_KEY",
+    "api_secret": "VONAGE_API_SECRET",
+    "application_id": "VONAGE_APPLICATION_ID",
+    "private_key": "VONAGE_PRIVATE_KEY",
+    "signature_secret": "VONAGE_SIGNATURE_SECRET",
+}
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Where vcall keeps its files (``.vcall/`` in the working folder unless ``VCALL_HOME``)."""
+
+    home: Path
+
+    @classmethod
+    def default(cls) -> Paths:
+        """The folder named by ``VCALL_HOME``, else ``./.vcall``."""
+        return cls(Path(os.environ.get("VCALL_HOME", ".vcall")))
+
+    @property
+    def state(self) -> Path:
+        return self.home / "state.json"
+
+    @property
+    def private_key(self) -> Path:
+        return self.home / "private.key"
+
+    @property
+    def events_db(self) -> Path:
+        return self.home / "events.db"
+
+    @property
+    def sandbox(self) -> Path:
+        return self.home / "sandbox"
+
+    @property
+    def runtime(self) -> Path:
+        """Written by a running ``vcall serve`` (URL and page key), removed on exit."""
+        return self.home / "serve.json"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Credentials and identifiers, each from the first layer that has it."""
+
+    paths: Paths
+    api_key: str | None = None
+    api_secret: str | None = None
+    application_id: str | None = None
+    private_key: str | None = None  # a path or PEM text
+    signature_secret: str | None = None
+
+    @property
+    def has_live_credentials(self) -> bool:
+        """True when an API key is configured outside the state file (env, .env or flag)."""
+        return bool(self.api_key)
+
+
+def _dotenv(path: Path) -> dict[str, str]:
+    if not path.is_file():
+        return {}
+    from dotenv import dotenv_values
+
+    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+
+
+def load_settings(paths: Paths | None = None, **flags: Any) -> Settings:
+    """Resolve every setting: ``flags`` (None = unset) → env → ``.env`` → state file."""
+    paths = paths or Paths.default()
+    dotenv = _dotenv(Path(".env"))
+    saved = state_file.load(paths)
+    values: dict[str, Any] = {}
+    for f in fields(Settings):
+        if f.name == "paths":
+            continue
+        env = ENV_VARS[f.name]
+        for candidate in (
+            flags.get(f.name),
+            os.environ.get(env),
+            dotenv.get(env),
+            saved.get(f.name),
+        ):
+            if candidate:
+                values[f.name] = candidate
+                break
+    return Settings(paths=paths, **values)

@@ -1,0 +1,87 @@
+"""Durable event storage.
+
+``EventStore`` is the contract the web layer relies on: an event is acknowledged only after
+``append`` returns, and ``append`` returns only after the event is committed. SQLite is the
+default (:class:`~vcall.store.sqlite.SqliteStore`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from vcall.events import CallEvent
+
+__all__ = ["EventStore", "Rejected", "StoredEvent", "open_store"]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """An event as stored: its cursor (``id``), arrival time and raw body."""
+
+    id: int
+    received_at: str
+    conversation_uuid: str | None
+    uuid: str
+    status: str
+    direction: str | None
+    from_: str | None
+    to: str | None
+    timestamp: str | None
+    duration: str | None
+    price: str | None
+    raw: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A request body the event webhook refused, kept with the reason."""
+
+    id: int
+    received_at: str
+    reason: str
+    method: str
+    path: str
+    content_type: str | None
+    body: bytes
+
+
+class EventStore(Protocol):
+    """What ``vcall serve`` needs from a store."""
+
+    async def open(self) -> None:
+        """Create the schema if needed and start serving calls."""
+
+    async def close(self) -> None:
+        """Finish pending writes and release the database."""
+
+    async def append(self, event: CallEvent) -> StoredEvent | None:
+        """Commit ``event``; None if the same delivery (uuid, status, timestamp) is stored."""
+
+    async def reject(
+        self, reason: str, method: str, path: str, content_type: str | None, body: bytes
+    ) -> int:
+        """Commit a refused request body with the reason; returns its id."""
+
+    async def events(
+        self, *, after: int = 0, limit: int = 100, conversation: str | None = None
+    ) -> list[StoredEvent]:
+        """Events with ``id > after`` in store order."""
+
+    async def last_events(self, n: int, *, conversation: str | None = None) -> list[StoredEvent]:
+        """The newest ``n`` events, oldest first."""
+
+    async def count(self) -> int:
+        """How many events are stored."""
+
+    async def rejected(self, *, limit: int = 100) -> list[Rejected]:
+        """The newest refused bodies, newest first."""
+
+
+def open_store(path: str | Path) -> EventStore:
+    """The store for ``path`` (a SQLite file). Call ``await store.open()`` before use."""
+    from vcall.store.sqlite import SqliteStore
+
+    return SqliteStore(Path(path))

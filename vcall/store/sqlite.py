@@ -1,0 +1,273 @@
+"""SQLite event store with group commit.
+
+All writes go through one connection on one thread (datasette's ``execute_write_fn``
+pattern). The writer drains every request that is waiting, runs them in a single
+transaction and commits once, so concurrent webhooks share one fsync; each caller's future
+resolves only after that commit. Reads use their own connection on another thread (WAL lets
+them run alongside the writer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from vcall._errors import StoreError
+from vcall._files import ensure_private_dir
+from vcall.events import CallEvent
+from vcall.store import Rejected, StoredEvent
+
+T = TypeVar("T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    received_at TEXT NOT NULL,
+    conversation_uuid TEXT,
+    uuid TEXT NOT NULL,
+    status TEXT NOT NULL,
+    direction TEXT,
+    "from" TEXT,
+    "to" TEXT,
+    timestamp TEXT,
+    duration TEXT,
+    price TEXT,
+    dedupe_key TEXT NOT NULL UNIQUE,
+    raw BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_conversation ON events (conversation_uuid, id);
+CREATE TABLE IF NOT EXISTS rejected (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    received_at TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    method TEXT NOT NULL,
+    path TEXT NOT NULL,
+    content_type TEXT,
+    body BLOB NOT NULL
+);
+"""
+_EVENT_COLUMNS = (
+    'id, received_at, conversation_uuid, uuid, status, direction, "from", "to", '
+    "timestamp, duration, price, raw"
+)
+_STOP = object()
+
+
+def utc_now() -> str:
+    """Now as ISO-8601 UTC with milliseconds, like the platform's timestamps."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    # FULL: a commit survives power loss, not just a crash; group commit pays for it.
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA busy_timeout=5000")
+    return conn
+
+
+def _row_event(row: tuple[Any, ...]) -> StoredEvent:
+    return StoredEvent(*row[:11], raw=bytes(row[11]))
+
+
+class SqliteStore:
+    """The default :class:`~vcall.store.EventStore`: one SQLite file in WAL mode."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
+        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vcall-store-read")
+        self._read_conn: sqlite3.Connection | None = None
+
+    async def open(self) -> None:
+        """Create the file and schema, then start the writer thread."""
+        try:
+            ensure_private_dir(self.path.parent)
+            conn = _connect(self.path)
+            conn.executescript(_SCHEMA)
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"cannot open event store {self.path}: {exc}") from exc
+        self.path.chmod(0o600)
+        self._writer = threading.Thread(
+            target=self._write_loop, args=(conn,), name="vcall-store-write", daemon=True
+        )
+        self._writer.start()
+
+    async def close(self) -> None:
+        """Let queued writes commit, then stop both threads."""
+        if self._writer is not None:
+            self._jobs.put(_STOP)
+            await asyncio.to_thread(self._writer.join)
+            self._writer = None
+        self._reader.shutdown(wait=True)
+        if self._read_conn is not None:
+            self._read_conn.close()
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def _write_loop(self, conn: sqlite3.Connection) -> None:
+        while True:
+            batch = [self._jobs.get()]
+            while True:
+                try:
+                    batch.append(self._jobs.get_nowait())
+                except queue.Empty:
+                    break
+            stop = any(job is _STOP for job in batch)
+            jobs = [job for job in batch if job is not _STOP]
+            if jobs:
+                self._run_batch(conn, jobs)
+            if stop:
+                conn.close()
+                return
+
+    @staticmethod
+    def _run_batch(conn: sqlite3.Connection, jobs: list[Any]) -> None:
+        results: list[tuple[Any, asyncio.Future[Any], Any, BaseException | None]] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for fn, fut, loop in jobs:
+                # A savepoint per job: one failing write does not undo its batch-mates.
+                conn.execute("SAVEPOINT job")
+                try:
+                    value = fn(conn)
+                except sqlite3.Error as exc:
+                    conn.execute("ROLLBACK TO job")
+                    results.append((loop, fut, None, exc))
+                else:
+                    results.append((loop, fut, value, None))
+                conn.execute("RELEASE job")
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            results = [(loop, fut, None, exc) for fn, fut, loop in jobs]
+        for loop, fut, value, error in results:
+            loop.call_soon_threadsafe(_settle, fut, value, error)
+
+    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        if self._writer is None:
+            raise StoreError("event store is not open")
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[T] = loop.create_future()
+        self._jobs.put((fn, fut, loop))
+        return await fut
+
+    async def append(self, event: CallEvent) -> StoredEvent | None:
+        """Commit ``event``; None if that delivery is already stored."""
+        received_at = utc_now()
+        row = (
+            received_at,
+            event.conversation_uuid,
+            event.uuid,
+            event.status,
+            event.direction,
+            event.from_,
+            event.to,
+            event.timestamp,
+            event.duration,
+            event.price,
+            event.dedupe_key,
+            event.raw,
+        )
+
+        def insert(conn: sqlite3.Connection) -> int | None:
+            cur = conn.execute(
+                "INSERT OR IGNORE INTO events (received_at, conversation_uuid, uuid, status, "
+                'direction, "from", "to", timestamp, duration, price, dedupe_key, raw) '
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                row,
+            )
+            return cur.lastrowid if cur.rowcount else None
+
+        new_id = await self._write(insert)
+        if new_id is None:
+            return None
+        return StoredEvent(new_id, *row[:10], raw=event.raw)
+
+    async def reject(
+        self, reason: str, method: str, path: str, content_type: str | None, body: bytes
+    ) -> int:
+        """Commit a refused body with its reason."""
+        row = (utc_now(), reason, method, path, content_type, body)
+
+        def insert(conn: sqlite3.Connection) -> int:
+            cur = conn.execute(
+                "INSERT INTO rejected (received_at, reason, method, path, content_type, body) "
+                "VALUES (?,?,?,?,?,?)",
+                row,
+            )
+            return int(cur.lastrowid or 0)
+
+        return await self._write(insert)
+
+    # -- reads ----------------------------------------------------------------------------
+
+    async def _read(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        def run() -> list[tuple[Any, ...]]:
+            if self._read_conn is None:
+                self._read_conn = _connect(self.path)
+            return self._read_conn.execute(sql, params).fetchall()
+
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._reader, run)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read event store {self.path}: {exc}") from exc
+
+    async def events(
+        self, *, after: int = 0, limit: int = 100, conversation: str | None = None
+    ) -> list[StoredEvent]:
+        """Events after cursor ``after``, oldest first."""
+        where, params = "id > ?", [after]
+        if conversation:
+            where += " AND conversation_uuid = ?"
+            params.append(conversation)
+        rows = await self._read(
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE {where} ORDER BY id LIMIT ?",
+            (*params, limit),
+        )
+        return [_row_event(r) for r in rows]
+
+    async def last_events(self, n: int, *, conversation: str | None = None) -> list[StoredEvent]:
+        """The newest ``n`` events, oldest first."""
+        where, params = "1", []
+        if conversation:
+            where, params = "conversation_uuid = ?", [conversation]
+        rows = await self._read(
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE {where} ORDER BY id DESC LIMIT ?",
+            (*params, n),
+        )
+        return [_row_event(r) for r in reversed(rows)]
+
+    async def count(self) -> int:
+        """Number of stored events."""
+        rows = await self._read("SELECT count(*) FROM events", ())
+        return int(rows[0][0])
+
+    async def rejected(self, *, limit: int = 100) -> list[Rejected]:
+        """Newest refused bodies first."""
+        rows = await self._read(
+            "SELECT id, received_at, reason, method, path, content_type, body FROM rejected "
+            "ORDER BY id DESC LIMIT ?",
+            (limit,),
+        )
+        return [Rejected(*r[:6], body=bytes(r[6])) for r in rows]
+
+
+def _settle(fut: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
+    if fut.cancelled():
+        return
+    if error is not None:
+        fut.set_exception(StoreError(f"event store write failed: {error}"))
+    else:
+        fut.set_result(value)

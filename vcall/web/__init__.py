@@ -1,0 +1,1 @@
+"""The aiohttp application behind ``vcall serve``: webhooks, page, API and streams."""

@@ -1,0 +1,72 @@
+"""The one way to build ``vcall serve``'s aiohttp application (also used by the tests)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiohttp import web
+
+from vcall._errors import VcallError
+from vcall.ncco import DEFAULT_TALK, DEFAULT_USER, NccoBuilder
+from vcall.store import EventStore, open_store
+from vcall.web import voice
+from vcall.web.hub import EventHub
+from vcall.web.keys import HUB, LOG, NCCO, STORE
+from vcall.web.log import WebhookLog
+
+logger = logging.getLogger("vcall.web")
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """What ``vcall serve`` is configured with."""
+
+    store_path: Path
+    talk: str = DEFAULT_TALK
+    user: str = DEFAULT_USER
+    quiet: bool = False
+
+
+@web.middleware
+async def _errors(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+    """Expected failures become ``{"ok": false, "error": …}``; bugs become a logged 500."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return web.json_response({"ok": False, "error": exc.reason}, status=exc.status)
+    except VcallError as exc:
+        return web.json_response({"ok": False, "error": str(exc)}, status=exc.status)
+    except Exception:
+        logger.exception("unhandled error on %s %s", request.method, request.path)
+        return web.json_response({"ok": False, "error": "internal error"}, status=500)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """``GET /healthz``: the server is up."""
+    return web.json_response({"ok": True})
+
+
+def create_app(
+    options: ServeOptions, *, store: EventStore | None = None, log: WebhookLog | None = None
+) -> web.Application:
+    """Build the server: webhooks, health, and the store opened/closed with the app."""
+    app = web.Application(middlewares=[_errors], client_max_size=voice.MAX_BODY)
+    app[STORE] = store or open_store(options.store_path)
+    app[NCCO] = NccoBuilder(options.talk, options.user)
+    app[HUB] = EventHub()
+    app[LOG] = log or WebhookLog(quiet=options.quiet)
+
+    async def store_ctx(app: web.Application) -> AsyncIterator[None]:
+        await app[STORE].open()
+        yield
+        await app[STORE].close()
+
+    app.cleanup_ctx.append(store_ctx)
+    app.router.add_get("/healthz", healthz)
+    voice.add_routes(app)
+    return app

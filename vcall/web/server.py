@@ -1,0 +1,44 @@
+"""Run an aiohttp application on a TCP port until cancelled."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from aiohttp import web
+
+from vcall._errors import ConfigError
+
+
+@asynccontextmanager
+async def running(app: web.Application, host: str, port: int) -> AsyncIterator[str]:
+    """Serve ``app`` while the context is open; yields the base URL (port 0 = any free)."""
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port, backlog=1024)
+        try:
+            await site.start()
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise ConfigError(
+                    f"port {port} on {host} is already in use; choose another with --port"
+                ) from None
+            raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+        bound = runner.addresses[0][1]
+        shown = f"[{host}]" if ":" in host else host
+        yield f"http://{shown}:{bound}"
+    finally:
+        await runner.cleanup()
+
+
+async def serve_forever(
+    app: web.Application, host: str, port: int, on_ready: Callable[[str], None] | None = None
+) -> None:
+    """Serve until the task is cancelled (Ctrl-C); ``on_ready(url)`` runs once listening."""
+    async with running(app, host, port) as url:
+        if on_ready is not None:
+            on_ready(url)
+        await asyncio.Event().wait()

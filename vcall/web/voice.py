@@ -1,0 +1,114 @@
+"""The webhooks Vonage calls: answer (and fallback) returns the NCCO; event stores events.
+
+An event is acknowledged only after the store has committed it. Anything that is not a
+call event gets a 4xx with the reason and is filed in the store's ``rejected`` table.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from vcall.events import InvalidEvent, event_from_mapping, parse_event
+from vcall.web.keys import HUB, LOG, NCCO, STORE
+
+#: Largest webhook body accepted; Vonage's events are a few hundred bytes.
+MAX_BODY = 64 * 1024
+_ALLOWED = ("GET", "POST")
+
+
+class BodyTooLarge(Exception):
+    """The body passed :data:`MAX_BODY`; ``head`` holds what was read."""
+
+    def __init__(self, head: bytes) -> None:
+        super().__init__(f"body is larger than {MAX_BODY // 1024} KiB")
+        self.head = head
+
+
+async def read_body(request: web.Request) -> bytes:
+    """The request body, refusing (without buffering) anything over :data:`MAX_BODY`."""
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise BodyTooLarge(await request.content.read(MAX_BODY))
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_chunked(MAX_BODY):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise BodyTooLarge(b"".join(chunks)[:MAX_BODY])
+    return b"".join(chunks)
+
+
+def _query_json(request: web.Request) -> bytes:
+    """GET webhooks carry their fields as query parameters: keep them as compact JSON."""
+    return json.dumps(dict(request.query), separators=(",", ":")).encode()
+
+
+def _error(status: int, reason: str, **headers: str) -> web.Response:
+    return web.json_response({"ok": False, "error": reason}, status=status, headers=headers)
+
+
+async def answer(request: web.Request) -> web.Response:
+    """``GET|POST /voice/answer`` (and ``/voice/fallback``): the NCCO for this call."""
+    params: Any
+    if request.method == "POST":
+        try:
+            params = json.loads(await read_body(request) or b"{}")
+        except BodyTooLarge as exc:
+            return _error(413, str(exc))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return _error(400, "answer body is not JSON")
+        if not isinstance(params, dict):
+            return _error(400, "answer body must be a JSON object")
+    else:
+        params = request.query
+    caller = params.get("from")
+    if caller is not None and not isinstance(caller, str):
+        return _error(400, "field 'from' must be a string")
+    request.app[LOG].answer(caller, request.path)
+    return web.json_response(request.app[NCCO].build(caller))
+
+
+async def event(request: web.Request) -> web.Response:
+    """``POST|GET /voice/event``: commit the event, then acknowledge it."""
+    store = request.app[STORE]
+    log = request.app[LOG]
+
+    async def refuse(status: int, reason: str, body: bytes, **headers: str) -> web.Response:
+        await store.reject(reason, request.method, request.path_qs, request.content_type, body)
+        log.rejected(request.path, reason, status)
+        return _error(status, reason, **headers)
+
+    if request.method not in _ALLOWED:
+        body = await request.content.read(MAX_BODY)
+        return await refuse(
+            405, f"method {request.method} not allowed", body, Allow=", ".join(_ALLOWED)
+        )
+    try:
+        if request.method == "GET":
+            raw = _query_json(request)
+            parsed = event_from_mapping(dict(request.query), raw)
+        else:
+            raw = await read_body(request)
+            parsed = parse_event(raw)
+    except BodyTooLarge as exc:
+        return await refuse(413, str(exc), exc.head)
+    except InvalidEvent as exc:
+        return await refuse(400, str(exc), raw)
+    stored = await store.append(parsed)
+    if stored is None:
+        log.event(None, parsed.status, duplicate=True)
+        return web.json_response({"ok": True, "duplicate": True})
+    request.app[HUB].publish(stored)
+    log.event(stored, stored.status)
+    return web.json_response({"ok": True, "id": stored.id, "duplicate": False})
+
+
+def add_routes(app: web.Application) -> None:
+    """Mount the webhook routes (these stay reachable without the page key)."""
+    for path in ("/voice/answer", "/voice/fallback"):
+        app.router.add_get(path, answer)
+        app.router.add_post(path, answer)
+    app.router.add_route("*", "/voice/event", event)
