@@ -165,7 +165,7 @@ async def test_bad_event_is_refused_and_filed(client, reader, method, body, stat
         ("POST", "/voice/answer", {"data": b"x" * 70000}, 413),
         ("DELETE", "/voice/answer", {}, 405),
         ("PATCH", "/voice/fallback", {}, 405),
-        ("GET", "/no/such/route", {}, 404),
+        ("GET", "/voice/no-such-route", {}, 404),
     ],
 )
 async def test_bad_answer_requests(client, method, path, kwargs, status):

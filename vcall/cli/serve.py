@@ -41,18 +41,28 @@ def serve(
     """
     import asyncio
 
+    from vcall import runtime
     from vcall.config import Paths
     from vcall.web.app import ServeOptions, create_app
     from vcall.web.server import serve_forever
 
+    paths = Paths.default()
     options = ServeOptions(
-        store_path=store or Paths.default().events_db, talk=talk, user=user, quiet=quiet
+        store_path=store or paths.events_db,
+        talk=talk,
+        user=user,
+        quiet=quiet,
+        page_key=runtime.page_key(paths),
     )
     app = create_app(options)
 
     def ready(url: str) -> None:
+        runtime.announce(paths, url, options.page_key)
         typer.echo(f"vcall serve listening on {url}  (events: {options.store_path})")
         typer.echo(f"  answer webhook  {url}/voice/answer")
         typer.echo(f"  event webhook   {url}/voice/event")
 
-    asyncio.run(serve_forever(app, host, port, ready))
+    try:
+        asyncio.run(serve_forever(app, host, port, ready))
+    finally:
+        runtime.withdraw(paths)

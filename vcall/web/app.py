@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiohttp import web
@@ -13,6 +13,7 @@ from vcall._errors import VcallError
 from vcall.ncco import DEFAULT_TALK, DEFAULT_USER, NccoBuilder
 from vcall.store import EventStore, open_store
 from vcall.web import voice
+from vcall.web.access import PAGE_KEY, new_key, require_key
 from vcall.web.hub import EventHub
 from vcall.web.keys import HUB, LOG, NCCO, STORE
 from vcall.web.log import WebhookLog
@@ -28,6 +29,7 @@ class ServeOptions:
     talk: str = DEFAULT_TALK
     user: str = DEFAULT_USER
     quiet: bool = False
+    page_key: str = field(default_factory=new_key)
 
 
 @web.middleware
@@ -55,7 +57,8 @@ def create_app(
     options: ServeOptions, *, store: EventStore | None = None, log: WebhookLog | None = None
 ) -> web.Application:
     """Build the server: webhooks, health, and the store opened/closed with the app."""
-    app = web.Application(middlewares=[_errors], client_max_size=voice.MAX_BODY)
+    app = web.Application(middlewares=[_errors, require_key], client_max_size=voice.MAX_BODY)
+    app[PAGE_KEY] = options.page_key
     app[STORE] = store or open_store(options.store_path)
     app[NCCO] = NccoBuilder(options.talk, options.user)
     app[HUB] = EventHub()

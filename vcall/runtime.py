@@ -1,0 +1,64 @@
+"""How a running ``vcall serve`` is found: ``.vcall/serve.json`` (0600), removed on exit,
+and the page key kept in ``.vcall/page.key`` (0600) so it survives restarts."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
+
+from vcall._errors import ConfigError
+from vcall._files import write_private
+
+if TYPE_CHECKING:
+    from vcall.config import Paths
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """Where the local server listens and the key its API needs."""
+
+    url: str
+    key: str
+    pid: int
+
+
+def page_key(paths: Paths) -> str:
+    """The saved page key, created on first use."""
+    from vcall.web.access import new_key
+
+    path = paths.home / "page.key"
+    with contextlib.suppress(FileNotFoundError):
+        key = path.read_text().strip()
+        if key:
+            return key
+    key = new_key()
+    write_private(path, key + "\n")
+    return key
+
+
+def announce(paths: Paths, url: str, key: str) -> None:
+    """Record that this process serves ``url``."""
+    write_private(paths.runtime, json.dumps(asdict(ServerInfo(url, key, os.getpid()))))
+
+
+def withdraw(paths: Paths) -> None:
+    """Remove the record if it is still ours."""
+    with contextlib.suppress(FileNotFoundError, ConfigError):
+        if find(paths).pid == os.getpid():
+            paths.runtime.unlink()
+
+
+def find(paths: Paths) -> ServerInfo:
+    """The local server's URL and key, or a ConfigError explaining how to start one."""
+    try:
+        data = json.loads(paths.runtime.read_text())
+        return ServerInfo(str(data["url"]), str(data["key"]), int(data["pid"]))
+    except FileNotFoundError:
+        raise ConfigError(
+            "no local vcall serve found: start one with `vcall serve`, or pass --url"
+        ) from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"{paths.runtime} is unreadable ({exc}); restart vcall serve") from None
