@@ -14,8 +14,11 @@ KEYED = "/api/ping"
 @pytest.fixture
 async def client(aiohttp_client, options):
     """The real app plus one keyed route to knock on."""
+    async def ping(request: web.Request) -> web.Response:
+        return web.json_response({"pong": True})
+
     app = create_app(options)
-    app.router.add_get(KEYED, lambda request: web.json_response({"pong": True}))
+    app.router.add_get(KEYED, ping)
     return await aiohttp_client(app)
 
 
