@@ -14,6 +14,7 @@ KEYED = "/api/ping"
 @pytest.fixture
 async def client(aiohttp_client, options):
     """The real app plus one keyed route to knock on."""
+
     async def ping(request: web.Request) -> web.Response:
         return web.json_response({"pong": True})
 

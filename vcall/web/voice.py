@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from vcall.events import InvalidEvent, event_from_mapping, parse_event
+from vcall.signing import query_payload
 from vcall.web.keys import HUB, LOG, NCCO, STORE
 
 #: Largest webhook body accepted; Vonage's events are a few hundred bytes.
@@ -39,11 +40,6 @@ async def read_body(request: web.Request) -> bytes:
         if size > MAX_BODY:
             raise BodyTooLarge(b"".join(chunks)[:MAX_BODY])
     return b"".join(chunks)
-
-
-def _query_json(request: web.Request) -> bytes:
-    """GET webhooks carry their fields as query parameters: keep them as compact JSON."""
-    return json.dumps(dict(request.query), separators=(",", ":")).encode()
 
 
 def _error(status: int, reason: str, **headers: str) -> web.Response:
@@ -88,7 +84,8 @@ async def event(request: web.Request) -> web.Response:
         )
     try:
         if request.method == "GET":
-            raw = _query_json(request)
+            # GET webhooks carry their fields as query parameters: keep them as compact JSON.
+            raw = query_payload(request.query.items())
             parsed = event_from_mapping(dict(request.query), raw)
         else:
             raw = await read_body(request)
