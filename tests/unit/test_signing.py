@@ -9,7 +9,7 @@ import pytest
 
 from vcall.signing import InvalidSignature, payload_hash, query_payload, sign, verify
 
-SECRET = "s3cret-signature"
+SECRET = "s3cret-signature-that-is-long-enough-for-hs256"
 BODY = b'{"uuid":"u","status":"started"}'
 
 
@@ -28,7 +28,7 @@ def test_query_payload_keeps_order_and_is_compact():
 @pytest.mark.parametrize(
     ("mutate", "reason"),
     [
-        (lambda t: (t, "other-secret", BODY, None), "bad signature"),
+        (lambda t: (t, "another-secret-that-is-also-long-enough-hs256", BODY, None), "bad signature"),
         (lambda t: (t, SECRET, BODY + b" ", None), "payload_hash"),
         (lambda t: (t, SECRET, BODY, time.time() + 301), "too old"),
         (lambda t: (t[:-2] + "xx", SECRET, BODY, None), "bad signature"),
