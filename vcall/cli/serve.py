@@ -39,12 +39,10 @@ def serve(
     Point your Vonage application's answer URL at /voice/answer and its event URL at
     /voice/event (vcall setup does this for you). Stop with Ctrl-C.
     """
-    import asyncio
-
     from vcall import runtime
     from vcall.config import Paths
     from vcall.web.app import ServeOptions, create_app
-    from vcall.web.server import serve_forever
+    from vcall.web.server import run, serve_forever
 
     paths = Paths.default()
     options = ServeOptions(
@@ -63,6 +61,6 @@ def serve(
         typer.echo(f"  event webhook   {url}/voice/event")
 
     try:
-        asyncio.run(serve_forever(app, host, port, ready))
+        run(serve_forever(app, host, port, ready))
     finally:
         runtime.withdraw(paths)

@@ -132,27 +132,23 @@ class SqliteStore:
 
     @staticmethod
     def _run_batch(conn: sqlite3.Connection, jobs: list[Any]) -> None:
-        results: list[tuple[Any, asyncio.Future[Any], Any, BaseException | None]] = []
+        """Run every job in one transaction, commit once, then wake each caller's loop once."""
+        outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
-            for fn, fut, loop in jobs:
-                # A savepoint per job: one failing write does not undo its batch-mates.
-                conn.execute("SAVEPOINT job")
-                try:
-                    value = fn(conn)
-                except sqlite3.Error as exc:
-                    conn.execute("ROLLBACK TO job")
-                    results.append((loop, fut, None, exc))
-                else:
-                    results.append((loop, fut, value, None))
-                conn.execute("RELEASE job")
+            outcomes = [(fut, fn(conn), None) for fn, fut, _loop in jobs]
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
+            # Writes are plain inserts: an error here (disk full, I/O) fails the whole batch.
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            results = [(loop, fut, None, exc) for fn, fut, loop in jobs]
-        for loop, fut, value, error in results:
-            loop.call_soon_threadsafe(_settle, fut, value, error)
+            outcomes = [(fut, None, exc) for _fn, fut, _loop in jobs]
+        by_loop: dict[asyncio.AbstractEventLoop, list[Any]] = {}
+        for (_fn, _fut, loop), outcome in zip(jobs, outcomes, strict=True):
+            by_loop.setdefault(loop, []).append(outcome)
+        for loop, settled in by_loop.items():
+            # One thread-safe wake-up per batch, not per event.
+            loop.call_soon_threadsafe(_settle_all, settled)
 
     async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         if self._writer is None:
@@ -264,10 +260,11 @@ class SqliteStore:
         return [Rejected(*r[:6], body=bytes(r[6])) for r in rows]
 
 
-def _settle(fut: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
-    if fut.cancelled():
-        return
-    if error is not None:
-        fut.set_exception(StoreError(f"event store write failed: {error}"))
-    else:
-        fut.set_result(value)
+def _settle_all(outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    for fut, value, error in outcomes:
+        if fut.cancelled():
+            continue
+        if error is not None:
+            fut.set_exception(StoreError(f"event store write failed: {error}"))
+        else:
+            fut.set_result(value)
