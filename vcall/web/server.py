@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import ssl
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -28,12 +29,17 @@ def run(main: Coroutine[Any, Any, T]) -> T:
 
 
 @asynccontextmanager
-async def running(app: web.Application, host: str, port: int) -> AsyncIterator[str]:
-    """Serve ``app`` while the context is open; yields the base URL (port 0 = any free)."""
+async def running(
+    app: web.Application, host: str, port: int, *, ssl_context: ssl.SSLContext | None = None
+) -> AsyncIterator[str]:
+    """Serve ``app`` while the context is open; yields the base URL (port 0 = any free).
+
+    With ``ssl_context`` it serves HTTPS (the sandbox API: the Vonage SDK only speaks https).
+    """
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     try:
-        site = web.TCPSite(runner, host, port, backlog=1024)
+        site = web.TCPSite(runner, host, port, backlog=1024, ssl_context=ssl_context)
         try:
             await site.start()
         except OSError as exc:
@@ -44,16 +50,21 @@ async def running(app: web.Application, host: str, port: int) -> AsyncIterator[s
             raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
         bound = runner.addresses[0][1]
         shown = f"[{host}]" if ":" in host else host
-        yield f"http://{shown}:{bound}"
+        yield f"{'https' if ssl_context else 'http'}://{shown}:{bound}"
     finally:
         await runner.cleanup()
 
 
 async def serve_forever(
-    app: web.Application, host: str, port: int, on_ready: Callable[[str], None] | None = None
+    app: web.Application,
+    host: str,
+    port: int,
+    on_ready: Callable[[str], None] | None = None,
+    *,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> None:
     """Serve until the task is cancelled (Ctrl-C); ``on_ready(url)`` runs once listening."""
-    async with running(app, host, port) as url:
+    async with running(app, host, port, ssl_context=ssl_context) as url:
         if on_ready is not None:
             on_ready(url)
         await asyncio.Event().wait()
