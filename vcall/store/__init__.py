@@ -7,6 +7,7 @@ default (:class:`~vcall.store.sqlite.SqliteStore`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -72,6 +73,9 @@ class EventStore(Protocol):
 
     async def last_events(self, n: int, *, conversation: str | None = None) -> list[StoredEvent]:
         """The newest ``n`` events, oldest first."""
+
+    async def events_by_id(self, ids: Iterable[int]) -> list[StoredEvent]:
+        """The events with these cursors (unknown ones are left out), in store order."""
 
     async def count(self) -> int:
         """How many events are stored."""

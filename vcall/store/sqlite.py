@@ -13,7 +13,7 @@ import asyncio
 import queue
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -244,6 +244,16 @@ class SqliteStore:
             (*params, n),
         )
         return [_row_event(r) for r in reversed(rows)]
+
+    async def events_by_id(self, ids: Iterable[int]) -> list[StoredEvent]:
+        """The events with these cursors (unknown ones are left out), in store order."""
+        wanted = sorted(set(ids))
+        marks = ",".join("?" * len(wanted))
+        rows = await self._read(
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE id IN ({marks}) ORDER BY id",
+            tuple(wanted),
+        )
+        return [_row_event(r) for r in rows]
 
     async def count(self) -> int:
         """Number of stored events."""
