@@ -12,7 +12,7 @@ from aiohttp import web
 from vcall._errors import VcallError
 from vcall.ncco import DEFAULT_TALK, DEFAULT_USER, NccoBuilder
 from vcall.store import EventStore, open_store
-from vcall.web import voice
+from vcall.web import signed, voice
 from vcall.web.access import PAGE_KEY, new_key, require_key
 from vcall.web.hub import EventHub
 from vcall.web.keys import HUB, LOG, NCCO, STORE
@@ -29,7 +29,12 @@ class ServeOptions:
     talk: str = DEFAULT_TALK
     user: str = DEFAULT_USER
     quiet: bool = False
-    page_key: str = field(default_factory=new_key)
+    # Secrets stay out of repr(), so printing or logging the options cannot leak them.
+    page_key: str = field(default_factory=new_key, repr=False)
+    #: HS256 secret Vonage signs webhooks with; None: /voice/* is not verified.
+    signature_secret: str | None = field(default=None, repr=False)
+    #: False (``--no-verify``) turns signature checks off even with a secret.
+    verify_signatures: bool = True
 
 
 @web.middleware
@@ -70,6 +75,7 @@ def create_app(
         await app[STORE].close()
 
     app.cleanup_ctx.append(store_ctx)
+    signed.install(app, options.signature_secret if options.verify_signatures else None)
     app.router.add_get("/healthz", healthz)
     voice.add_routes(app)
     return app

@@ -6,6 +6,7 @@ call event gets a 4xx with the reason and is filed in the store's ``rejected`` t
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -17,29 +18,63 @@ from vcall.web.keys import HUB, LOG, NCCO, STORE
 
 #: Largest webhook body accepted; Vonage's events are a few hundred bytes.
 MAX_BODY = 64 * 1024
+#: Seconds a client may take to send its whole body (slow senders must not hold a handler).
+BODY_TIMEOUT = 10.0
 _ALLOWED = ("GET", "POST")
+_BODY = web.RequestKey("body", bytes)
 
 
-class BodyTooLarge(Exception):
-    """The body passed :data:`MAX_BODY`; ``head`` holds what was read."""
+class UnreadableBody(Exception):
+    """The body cannot be taken: ``status`` is the HTTP answer, ``head`` what was read."""
 
-    def __init__(self, head: bytes) -> None:
-        super().__init__(f"body is larger than {MAX_BODY // 1024} KiB")
+    status = 400
+
+    def __init__(self, reason: str, head: bytes = b"") -> None:
+        super().__init__(reason)
         self.head = head
 
 
+class BodyTooLarge(UnreadableBody):
+    """The body passed :data:`MAX_BODY`."""
+
+    status = 413
+
+    def __init__(self, head: bytes) -> None:
+        super().__init__(f"body is larger than {MAX_BODY // 1024} KiB", head)
+
+
+class BodyTimeout(UnreadableBody):
+    """The client did not send its whole body within :data:`BODY_TIMEOUT` (slow sender)."""
+
+    status = 408
+
+    def __init__(self) -> None:
+        super().__init__(f"body not received within {BODY_TIMEOUT:g} s")
+
+
 async def read_body(request: web.Request) -> bytes:
-    """The request body, refusing (without buffering) anything over :data:`MAX_BODY`."""
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise BodyTooLarge(await request.content.read(MAX_BODY))
+    """The request body, refusing (without buffering) anything over :data:`MAX_BODY`.
+
+    The body is read once and kept on the request, so the signature check and the handler
+    see the same bytes.
+    """
+    if _BODY in request:
+        return request[_BODY]
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.content.iter_chunked(MAX_BODY):
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise BodyTooLarge(b"".join(chunks)[:MAX_BODY])
-    return b"".join(chunks)
+    try:
+        async with asyncio.timeout(BODY_TIMEOUT):
+            if request.content_length is not None and request.content_length > MAX_BODY:
+                raise BodyTooLarge(await request.content.read(MAX_BODY))
+            async for chunk in request.content.iter_chunked(MAX_BODY):
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > MAX_BODY:
+                    raise BodyTooLarge(b"".join(chunks)[:MAX_BODY])
+    except TimeoutError:
+        raise BodyTimeout() from None
+    request[_BODY] = body = b"".join(chunks)
+    return body
 
 
 def _error(status: int, reason: str, **headers: str) -> web.Response:
@@ -52,8 +87,8 @@ async def answer(request: web.Request) -> web.Response:
     if request.method == "POST":
         try:
             params = json.loads(await read_body(request) or b"{}")
-        except BodyTooLarge as exc:
-            return _error(413, str(exc))
+        except UnreadableBody as exc:
+            return _error(exc.status, str(exc))
         except (UnicodeDecodeError, json.JSONDecodeError):
             return _error(400, "answer body is not JSON")
         if not isinstance(params, dict):
@@ -78,7 +113,10 @@ async def event(request: web.Request) -> web.Response:
         return _error(status, reason, **headers)
 
     if request.method not in _ALLOWED:
-        body = await request.content.read(MAX_BODY)
+        try:
+            body = await read_body(request)
+        except UnreadableBody as exc:
+            body = exc.head
         return await refuse(
             405, f"method {request.method} not allowed", body, Allow=", ".join(_ALLOWED)
         )
@@ -90,8 +128,8 @@ async def event(request: web.Request) -> web.Response:
         else:
             raw = await read_body(request)
             parsed = parse_event(raw)
-    except BodyTooLarge as exc:
-        return await refuse(413, str(exc), exc.head)
+    except UnreadableBody as exc:
+        return await refuse(exc.status, str(exc), exc.head)
     except InvalidEvent as exc:
         return await refuse(400, str(exc), raw)
     stored = await store.append(parsed)

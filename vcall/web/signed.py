@@ -1,0 +1,151 @@
+"""Signed webhooks: with a signature secret, every ``/voice/*`` request must come from Vonage.
+
+The Voice API signs each webhook with ``Authorization: Bearer <JWT>`` (HS256, the account's
+signature secret; see :mod:`vcall.signing`). :func:`verify_webhooks` checks the token, that its
+``payload_hash`` matches the raw body (GET: the query as compact JSON in received order), that
+``iat`` is within five minutes, and that its ``jti`` was not used before. A request that fails
+gets 401 and is filed in the store's ``rejected`` table with the reason; it never reaches the
+handlers, so it never becomes an event. Without a secret (``--no-verify``, or live with none
+configured) the middleware lets everything through, and ``vcall serve`` says so at start-up.
+"""
+
+from __future__ import annotations
+
+import heapq
+import ipaddress
+import time
+from collections.abc import Callable
+
+from aiohttp import web
+
+from vcall.signing import MAX_AGE, InvalidSignature, query_payload, verify
+from vcall.web.keys import LOG, STORE
+from vcall.web.voice import UnreadableBody, read_body
+
+SIGNED_PREFIX = "/voice/"
+
+
+class ReplayGuard:
+    """Remembers each accepted ``jti`` for as long as its token could still pass the age check.
+
+    A token is accepted while ``|now - iat| <= MAX_AGE``, so its ``jti`` is kept until
+    ``iat + MAX_AGE`` and then forgotten: memory holds one window of traffic, never more.
+    """
+
+    def __init__(self, window: float = MAX_AGE, clock: Callable[[], float] = time.time) -> None:
+        self._window = window
+        self._clock = clock
+        self._until: dict[str, float] = {}
+        self._expiries: list[tuple[float, str]] = []
+
+    def first_use(self, jti: str, iat: float) -> bool:
+        """Record ``jti``; False if it was already seen within the window (a replay)."""
+        now = self._clock()
+        while self._expiries and self._expiries[0][0] < now:
+            _, old = heapq.heappop(self._expiries)
+            self._until.pop(old, None)
+        if jti in self._until:
+            return False
+        until = max(iat, now) + self._window
+        self._until[jti] = until
+        heapq.heappush(self._expiries, (until, jti))
+        return True
+
+    def __len__(self) -> int:
+        return len(self._until)
+
+
+class WebhookVerifier:
+    """Checks one request's signature token against the secret and the replay guard."""
+
+    def __init__(self, secret: str, guard: ReplayGuard | None = None) -> None:
+        self._secret = secret
+        self.guard = guard or ReplayGuard()
+
+    def check(self, authorization: str | None, payload: bytes) -> str | None:
+        """None when the request is Vonage's; otherwise the reason it is not."""
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return "missing signature: expected Authorization: Bearer <JWT>"
+        try:
+            claims = verify(token.strip(), self._secret, payload)
+        except InvalidSignature as exc:
+            return str(exc)
+        jti = claims["jti"]
+        if not isinstance(jti, str) or not jti:
+            return "token jti must be a non-empty string"
+        if not self.guard.first_use(jti, float(claims["iat"])):
+            return "token jti was already used (replayed request)"
+        return None
+
+
+VERIFIER = web.AppKey("webhook_verifier", WebhookVerifier)
+
+
+def install(app: web.Application, secret: str | None) -> None:
+    """Require signed ``/voice/*`` requests on ``app`` when ``secret`` is set."""
+    if secret:
+        app[VERIFIER] = WebhookVerifier(secret)
+    app.middlewares.append(verify_webhooks)
+
+
+@web.middleware
+async def verify_webhooks(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+    """Refuse ``/voice/*`` requests that Vonage did not sign (when a secret is configured)."""
+    verifier = request.app.get(VERIFIER)
+    if verifier is None or not request.path.startswith(SIGNED_PREFIX):
+        return await handler(request)
+    if request.method == "GET":
+        payload = query_payload(request.query.items())
+    else:
+        try:
+            # read_body keeps the bytes on the request, so the handler sees the same body.
+            payload = await read_body(request)
+        except UnreadableBody as exc:
+            return await _refuse(request, exc.status, str(exc), exc.head)
+    reason = verifier.check(request.headers.get("Authorization"), payload)
+    if reason is not None:
+        return await _refuse(request, 401, reason, payload)
+    return await handler(request)
+
+
+async def _refuse(request: web.Request, status: int, reason: str, body: bytes) -> web.Response:
+    # Filing a refusal waits for the store: that is back-pressure against a flood of forged
+    # requests. A signed answer request never gets here, so answering never waits on the store.
+    await request.app[STORE].reject(
+        reason, request.method, request.path_qs, request.content_type, body
+    )
+    request.app[LOG].rejected(request.path, reason, status)
+    headers = {"WWW-Authenticate": 'Bearer realm="vonage-signed-webhooks"'} if status == 401 else {}
+    return web.json_response({"ok": False, "error": reason}, status=status, headers=headers)
+
+
+def startup_warnings(host: str, *, secret: str | None, verify: bool) -> list[str]:
+    """What ``vcall serve`` should warn about before it starts listening."""
+    out: list[str] = []
+    if not verify:
+        out.append(
+            "--no-verify: webhook signatures are NOT checked; anyone who can reach "
+            "/voice/* can post events and fetch the NCCO"
+        )
+    elif not secret:
+        out.append(
+            "no signature secret (VONAGE_SIGNATURE_SECRET or --signature-secret): "
+            "webhook signatures are NOT checked"
+        )
+    if not (verify and secret) and not is_loopback(host):
+        out.append(
+            f"listening on {host} (not loopback) with signature checks off: anyone on the "
+            "network can post events"
+        )
+    return out
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
