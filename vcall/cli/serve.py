@@ -23,6 +23,17 @@ StoreOpt = Annotated[
 UserOpt = Annotated[str, typer.Option(help="App user the answer NCCO connects calls to.")]
 TalkOpt = Annotated[str, typer.Option(help="What the caller hears before being connected.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Do not print a line per webhook.")]
+SecretOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Secret Vonage signs webhooks with [env VONAGE_SIGNATURE_SECRET, .env, "
+        "or the sandbox's]; with one, unsigned /voice/* requests get 401.",
+        show_default=False,
+    ),
+]
+NoVerifyOpt = Annotated[
+    bool, typer.Option("--no-verify", help="Accept unsigned webhooks even with a secret (unsafe).")
+]
 
 
 @handles_errors
@@ -33,6 +44,8 @@ def serve(
     user: UserOpt = DEFAULT_USER,
     talk: TalkOpt = DEFAULT_TALK,
     quiet: QuietOpt = False,
+    signature_secret: SecretOpt = None,
+    no_verify: NoVerifyOpt = False,
 ) -> None:
     """Run the answer/event webhooks and keep every event in a durable store.
 
@@ -40,17 +53,23 @@ def serve(
     /voice/event (vcall setup does this for you). Stop with Ctrl-C.
     """
     from vcall import runtime
-    from vcall.config import Paths
+    from vcall.config import Paths, load_settings
     from vcall.web.app import ServeOptions, create_app
     from vcall.web.server import run, serve_forever
+    from vcall.web.signed import startup_warnings
 
     paths = Paths.default()
+    secret = load_settings(paths, signature_secret=signature_secret).signature_secret
+    for warning in startup_warnings(host, secret=secret, verify=not no_verify):
+        typer.secho(f"Warning: {warning}", err=True, fg=typer.colors.YELLOW)
     options = ServeOptions(
         store_path=store or paths.events_db,
         talk=talk,
         user=user,
         quiet=quiet,
         page_key=runtime.page_key(paths),
+        signature_secret=secret,
+        verify_signatures=not no_verify,
     )
     app = create_app(options)
 
