@@ -12,7 +12,7 @@ from aiohttp import web
 from vcall._errors import VcallError
 from vcall.ncco import DEFAULT_TALK, DEFAULT_USER, NccoBuilder
 from vcall.store import EventStore, open_store
-from vcall.web import signed, voice
+from vcall.web import api, signed, voice
 from vcall.web.access import PAGE_KEY, new_key, require_key
 from vcall.web.hub import EventHub
 from vcall.web.keys import HUB, LOG, NCCO, STORE
@@ -78,4 +78,5 @@ def create_app(
     signed.install(app, options.signature_secret if options.verify_signatures else None)
     app.router.add_get("/healthz", healthz)
     voice.add_routes(app)
+    api.add_routes(app)
     return app
