@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from vcall import state as state_file
+from vcall._logging import protect
 
 #: Setting name → environment variable.
 ENV_VARS: dict[str, str] = {
@@ -100,4 +101,6 @@ def load_settings(paths: Paths | None = None, **flags: Any) -> Settings:
             if candidate:
                 values[f.name] = candidate
                 break
+    # Every credential vcall uses passes through here: keep each out of every log line.
+    protect(values.get("api_secret"), values.get("signature_secret"))
     return Settings(paths=paths, **values)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from vcall._errors import ConfigError
 from vcall._files import write_private
+from vcall._logging import protect
 
 if TYPE_CHECKING:
     from vcall.config import Paths
@@ -33,9 +34,11 @@ def page_key(paths: Paths) -> str:
     with contextlib.suppress(FileNotFoundError):
         key = path.read_text().strip()
         if key:
+            protect(key)
             return key
     key = new_key()
     write_private(path, key + "\n")
+    protect(key)
     return key
 
 

@@ -22,4 +22,7 @@ app.command("token")(token.token)
 
 def main() -> None:
     """Console-script entry point."""
+    from vcall._logging import configure
+
+    configure()  # before any command runs: no secret may reach a log line
     app()

@@ -10,6 +10,8 @@ them run alongside the writer).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import queue
 import sqlite3
 import threading
@@ -74,6 +76,17 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def _create_private(path: Path) -> None:
+    """Make the database file 0600 before SQLite opens it: its -wal and -shm copy its mode."""
+    if not path.parent.exists():
+        # Only a folder we create is ours to lock down (--store may point anywhere).
+        ensure_private_dir(path.parent)
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(FileNotFoundError):
+            file.chmod(0o600)
+
+
 def _row_event(row: tuple[Any, ...]) -> StoredEvent:
     return StoredEvent(*row[:11], raw=bytes(row[11]))
 
@@ -91,12 +104,11 @@ class SqliteStore:
     async def open(self) -> None:
         """Create the file and schema, then start the writer thread."""
         try:
-            ensure_private_dir(self.path.parent)
+            _create_private(self.path)
             conn = _connect(self.path)
             conn.executescript(_SCHEMA)
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open event store {self.path}: {exc}") from exc
-        self.path.chmod(0o600)
         self._writer = threading.Thread(
             target=self._write_loop, args=(conn,), name="vcall-store-write", daemon=True
         )

@@ -1,0 +1,150 @@
+"""Secrets hygiene: no secret in any log line at any level; private files and folders."""
+
+from __future__ import annotations
+
+import logging
+import stat
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from vcall import _logging, runtime, tokens
+from vcall.config import Paths, load_settings
+from vcall.web.app import ServeOptions, create_app
+
+API_SECRET = "api-secret-0123456789"
+
+
+@pytest.fixture(scope="module")
+def private_pem() -> str:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    from cryptography.hazmat.primitives import serialization
+
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+@pytest.fixture
+def logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    """Every record at DEBUG from every logger, with vcall's redaction installed."""
+    _logging.install()
+    caplog.set_level(logging.DEBUG)
+    return caplog
+
+
+def _leaks(text: str, secrets: list[str]) -> list[str]:
+    """Which secrets (or secret-shaped strings) appear in ``text``."""
+    found = [s[:12] + "…" for s in secrets if s in text]
+    if "eyJ" in text:
+        found.append("a JWT")
+    if "PRIVATE KEY-----" in text:
+        found.append("a PEM private key")
+    return found
+
+
+def _all_text(caplog: pytest.LogCaptureFixture) -> str:
+    formatter = logging.Formatter("%(name)s %(levelname)s %(message)s")
+    return "\n".join(formatter.format(r) for r in caplog.records)
+
+
+def test_redact_by_value_and_by_shape(private_pem):
+    _logging.protect("my-page-key-value", None, "short")
+    jwt_like = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl"
+    text = _logging.redact(
+        f"key my-page-key-value; {{'Authorization': 'Basic YWJjOmRlZg==', 'X': 1}} "
+        f"token {jwt_like} api_secret=hunter22hunter22&x=1 {private_pem} short"
+    )
+    assert "my-page-key-value" not in text and "YWJjOmRlZg" not in text
+    assert "hunter22" not in text and "eyJ" not in text and "PRIVATE KEY-----" not in text
+    assert "short" in text and "'X': 1" in text and "x=1" in text  # the rest is kept
+
+
+def test_vonage_logger_is_pinned_and_its_headers_redacted(logs, private_pem):
+    vonage = logging.getLogger("vonage")
+    assert vonage.level == logging.WARNING
+    token = tokens.mint("app-1", private_pem, "Alice")
+    # What the SDK logs at DEBUG, should anyone turn it up again.
+    vonage.setLevel(logging.DEBUG)
+    try:
+        vonage.debug(
+            "Sending request to https://api.nexmo.com with headers %s",
+            {"Authorization": f"Bearer {token}", "User-Agent": "vonage-python-sdk"},
+        )
+    finally:
+        _logging.install()
+    assert logs.records and "vonage-python-sdk" in logs.text
+    assert _leaks(_all_text(logs), [token]) == []
+
+
+async def test_serve_logs_no_secret_at_debug(
+    logs, aiohttp_client, monkeypatch, options, private_pem, sign_body
+):
+    # Credentials arrive the way vcall serve gets them: environment → load_settings.
+    monkeypatch.setenv("VONAGE_SIGNATURE_SECRET", options.signature_secret)
+    monkeypatch.setenv("VONAGE_API_SECRET", API_SECRET)
+    monkeypatch.setenv("VONAGE_PRIVATE_KEY", private_pem)
+    paths = Paths.default()
+    settings = load_settings(paths)
+    key = runtime.page_key(paths)
+    app = create_app(
+        ServeOptions(
+            store_path=paths.events_db, page_key=key, signature_secret=settings.signature_secret
+        )
+    )
+
+    async def boom(request: web.Request) -> web.Response:
+        raise RuntimeError(f"failed with {settings.api_secret} and {request.headers['X-Token']}")
+
+    app.router.add_get("/api/boom", boom)
+    client = await aiohttp_client(app)
+    body = b'{"uuid":"u","status":"started"}'
+    signed = sign_body(body)
+    assert (await client.post("/voice/event", data=body, headers=signed)).status == 200
+    assert (await client.post("/voice/event", data=body, headers=signed)).status == 401
+    assert (await client.get("/voice/answer", params={"token": signed["Authorization"]})).status
+    assert (await client.get("/healthz", params={"key": key})).status == 200
+    user_jwt = tokens.mint("app-1", private_pem, "Alice")
+    resp = await client.get("/api/boom", params={"key": key}, headers={"X-Token": user_jwt})
+    assert resp.status == 500
+    logging.getLogger("vcall.test").debug("settings %r options %r", settings, app)
+
+    text = _all_text(logs)
+    assert "unhandled error" in text and "aiohttp.access" in text  # DEBUG really was captured
+    secrets = [key, options.signature_secret, API_SECRET, private_pem, user_jwt]
+    assert _leaks(text, secrets) == []
+
+
+def _modes(root: Path) -> dict[str, int]:
+    return {
+        str(p.relative_to(root.parent)): stat.S_IMODE(p.stat().st_mode)
+        for p in [root, *root.rglob("*")]
+    }
+
+
+async def test_vcall_files_and_folders_are_private(aiohttp_client, options, sign_body):
+    paths = Paths.default()
+    app = create_app(
+        ServeOptions(
+            store_path=paths.events_db,
+            page_key=runtime.page_key(paths),
+            signature_secret=options.signature_secret,
+        )
+    )
+    client = await aiohttp_client(app)
+    runtime.announce(paths, "http://127.0.0.1:1", "k")
+    body = b'{"uuid":"u","status":"started"}'
+    assert (await client.post("/voice/event", data=body, headers=sign_body(body))).status == 200
+    modes = _modes(paths.home)  # while serving: the -wal and -shm files exist too
+    assert any(name.endswith("-wal") for name in modes)
+    wrong = {
+        name: oct(mode)
+        for name, mode in modes.items()
+        if mode != (0o700 if (paths.home.parent / name).is_dir() else 0o600)
+    }
+    assert wrong == {}
