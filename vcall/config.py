@@ -7,7 +7,7 @@ layer that has a value wins; a layer never half-overrides another for one field.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -67,11 +67,13 @@ class Settings:
     application_id: str | None = None
     private_key: str | None = None  # a path or PEM text
     signature_secret: str | None = None
+    #: Setting name → the layer it came from: ``flag``, ``env``, ``.env`` or ``state``.
+    sources: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def has_live_credentials(self) -> bool:
         """True when an API key is configured outside the state file (env, .env or flag)."""
-        return bool(self.api_key)
+        return self.sources.get("api_key", "state") != "state"
 
 
 def _dotenv(path: Path) -> dict[str, str]:
@@ -88,19 +90,18 @@ def load_settings(paths: Paths | None = None, **flags: Any) -> Settings:
     dotenv = _dotenv(Path(".env"))
     saved = state_file.load(paths)
     values: dict[str, Any] = {}
-    for f in fields(Settings):
-        if f.name == "paths":
-            continue
-        env = ENV_VARS[f.name]
-        for candidate in (
-            flags.get(f.name),
-            os.environ.get(env),
-            dotenv.get(env),
-            saved.get(f.name),
+    sources: dict[str, str] = {}
+    for name, env in ENV_VARS.items():
+        for layer, candidate in (
+            ("flag", flags.get(name)),
+            ("env", os.environ.get(env)),
+            (".env", dotenv.get(env)),
+            ("state", saved.get(name)),
         ):
             if candidate:
-                values[f.name] = candidate
+                values[name] = candidate
+                sources[name] = layer
                 break
     # Every credential vcall uses passes through here: keep each out of every log line.
     protect(values.get("api_secret"), values.get("signature_secret"))
-    return Settings(paths=paths, **values)
+    return Settings(paths=paths, sources=sources, **values)
