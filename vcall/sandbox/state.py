@@ -5,6 +5,7 @@ Everything lives under ``.vcall/sandbox/`` (folder 0700, files 0600)::
     db.json          {"account": {...}, "applications": {id: app}, "numbers": {msisdn: number},
                       "users": {app_id: {user_id: user}}}   replaced atomically on every write
     requests.jsonl   one JSON line per API request the sandbox answered (the request log)
+    ca.pem, server.pem   the local CA and HTTPS certificate (see :mod:`vcall.sandbox.tls`)
     lock             flock(2) target: serialises writers across processes
 
 Several processes may use the same folder at once (``vcall setup`` runs the sandbox API
@@ -52,6 +53,7 @@ from vcall._files import ensure_private_dir, write_private
 
 if TYPE_CHECKING:
     from vcall.config import Paths
+    from vcall.sandbox.tls import TlsFiles
 
 #: The number the sandbox account owns out of the box (the seed call's ``to``).
 DEFAULT_NUMBER = "442038297050"
@@ -198,18 +200,28 @@ class SandboxState:
     def reset(self, *, numbers: Sequence[str] | None = None, everything: bool = False) -> None:
         """Forget applications, users, links and the request log.
 
-        The account (key, secrets) is kept so configured SDKs keep working, unless
-        ``everything``, which also draws a new account. ``numbers`` replaces the owned numbers
-        (default: those the state was created with).
+        The account (key, secrets) and the CA are kept so configured SDKs keep working,
+        unless ``everything``, which also draws a new account and CA. ``numbers`` replaces the
+        owned numbers (default: those the state was created with).
         """
         if numbers is not None:
             self._initial_numbers = tuple(numbers)
         with self._locked():
+            if everything:
+                for name in ("ca.pem", "server.pem"):
+                    (self.folder / name).unlink(missing_ok=True)
             old = None if everything else (self._read() or {}).get("account")
             doc = self._fresh_doc(old)
             write_private(self.db_path, json.dumps(doc, indent=1, sort_keys=True) + "\n")
             self._doc, self._stamp = doc, self._stat()
             self.log_path.unlink(missing_ok=True)
+
+    def tls(self) -> TlsFiles:
+        """The CA and server certificate the sandbox serves HTTPS with (issued once)."""
+        from vcall.sandbox.tls import ensure_tls
+
+        with self._locked():
+            return ensure_tls(self.folder)
 
     # -- reading ---------------------------------------------------------------------------
 

@@ -1,0 +1,243 @@
+"""The sandbox REST API: Vonage's Applications, Numbers and Users APIs on one aiohttp app.
+
+:func:`create_sandbox_app` is the only way to build it. It serves what the ``vonage`` SDK
+calls on both of its hosts (``api_host`` and ``rest_host`` may be the same ``host:port``):
+
+    /v2/applications[/{id}]           Basic auth (account key/secret)
+    /account/numbers, /number/*       Basic auth, or api_key/api_secret parameters
+    /v1/users[/{id}]                  Bearer JWT, RS256, verified with the app's public key
+
+Every answered request is appended to the request log (:meth:`SandboxState.log_request`).
+Error bodies follow Vonage's: problem JSON for Applications and Users, ``error-code`` /
+``error-code-label`` for Numbers.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import json
+import logging
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+
+from vcall.sandbox.state import SandboxState
+
+logger = logging.getLogger("vcall.sandbox")
+
+STATE = web.AppKey("sandbox_state", SandboxState)
+#: Per-request notes for the request log (e.g. which timeout spelling a body used).
+NOTES = "sandbox_notes"
+#: The application id a Users API request's JWT was issued for.
+APP_ID = "sandbox_app_id"
+_PARAMS = "sandbox_params"
+
+ERRORS_DOC = "https://developer.nexmo.com/api-errors"
+
+
+def problem(status: int, title: str, detail: str, type_: str, **extra: Any) -> web.Response:
+    """A problem-JSON error like Vonage's (``type``, ``title``, ``detail``, ``instance``)."""
+    body = {"type": type_, "title": title, "detail": detail, "instance": str(uuid.uuid4())}
+    body.update(extra)
+    return web.json_response(body, status=status, content_type="application/problem+json")
+
+
+def numbers_error(status: int, label: str) -> web.Response:
+    """A Numbers API answer: ``{"error-code": "...", "error-code-label": "..."}``."""
+    return web.json_response(
+        {"error-code": str(status), "error-code-label": label},
+        status=200 if status == 200 else status,
+    )
+
+
+def note(request: web.Request, text: str) -> None:
+    """Add a note to this request's log entry."""
+    request[NOTES].append(text)
+
+
+async def params(request: web.Request) -> dict[str, str]:
+    """Query parameters merged with the body's, whatever the Content-Type says.
+
+    The SDK shares one headers dict between calls, so its form posts can arrive labelled
+    ``application/json``: a body is read as JSON only if it looks like a JSON object.
+    """
+    if _PARAMS in request:
+        return request[_PARAMS]
+    merged = dict(request.query)
+    raw = (await request.read()).decode("utf-8", "replace").strip()
+    if raw.startswith("{"):
+        try:
+            body = json.loads(raw)
+        except json.JSONDecodeError:
+            body = {}
+        merged.update({k: str(v) for k, v in body.items()} if isinstance(body, dict) else {})
+    elif raw:
+        merged.update(parse_qsl(raw, keep_blank_values=True))
+    request[_PARAMS] = merged
+    return merged
+
+
+async def json_body(request: web.Request) -> tuple[Any, web.Response | None]:
+    """The JSON body, or a 400 problem explaining why it is not one."""
+    try:
+        return json.loads(await request.read() or b"null"), None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return None, problem(
+            400,
+            "Bad Request",
+            f"The request body is not valid JSON: {exc}",
+            f"{ERRORS_DOC}#invalid-json",
+        )
+
+
+def _basic_ok(request: web.Request, account_key: str, account_secret: str, given: Mapping) -> bool:
+    header = request.headers.get("Authorization", "")
+    key = secret = None
+    if header.startswith("Basic "):
+        try:
+            key, _, secret = base64.b64decode(header[6:]).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+    elif "api_key" in given:  # the Numbers API also takes credentials as parameters
+        key, secret = given.get("api_key"), given.get("api_secret", "")
+    if key is None or secret is None:
+        return False
+    return hmac.compare_digest(key.encode(), account_key.encode()) & hmac.compare_digest(
+        secret.encode(), account_secret.encode()
+    )
+
+
+def _acl_allows(acl: Any, path: str) -> bool:
+    """Whether a client JWT's ACL grants ``path`` (``/*/users/**`` style globs)."""
+    from fnmatch import fnmatchcase
+
+    if not isinstance(acl, dict) or not isinstance(acl.get("paths"), dict):
+        return False
+    for pattern in acl["paths"]:
+        if fnmatchcase(path, pattern) or (
+            pattern.endswith("/**") and fnmatchcase(path, pattern[:-3])
+        ):
+            return True
+    return False
+
+
+def _jwt_app(request: web.Request, state: SandboxState) -> str | web.Response:
+    """The application id of a valid bearer JWT, or the 401 to send."""
+    import jwt
+
+    def refuse(detail: str) -> web.Response:
+        return problem(
+            401,
+            "Invalid Token",
+            detail,
+            f"{ERRORS_DOC}#invalid-token",
+            code="system:error:invalid-token",
+        )
+
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return refuse("This API needs a JWT: Authorization: Bearer <token>.")
+    token = header[7:].strip()
+    try:
+        unverified = jwt.decode(token, options={"verify_signature": False})
+    except jwt.InvalidTokenError:
+        return refuse("The token is not a JWT.")
+    app_id = unverified.get("application_id")
+    app = state.application(app_id) if isinstance(app_id, str) else None
+    if app is None:
+        return refuse("The token's application_id names no application of this account.")
+    try:
+        claims = jwt.decode(
+            token,
+            app["keys"]["public_key"],
+            algorithms=["RS256"],
+            options={"require": ["iat"]},
+        )
+    except jwt.InvalidTokenError as exc:
+        return refuse(f"The token was not signed by the application's key, or expired ({exc}).")
+    if "acl" in claims and not _acl_allows(claims["acl"], request.path):
+        return problem(
+            403,
+            "Forbidden",
+            f"The token's acl does not grant {request.path}.",
+            f"{ERRORS_DOC}#forbidden",
+            code="system:error:forbidden",
+        )
+    return app_id
+
+
+@web.middleware
+async def _auth(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+    """Basic auth for Applications and Numbers, RS256 JWT for Users."""
+    state = request.app[STATE]
+    path = request.path
+    if path.startswith("/v1/users"):
+        found = _jwt_app(request, state)
+        if isinstance(found, web.Response):
+            return found
+        request[APP_ID] = found
+        return await handler(request)
+    account = state.account
+    if path.startswith(("/account/", "/number/")):
+        given = await params(request)
+        if not _basic_ok(request, account.api_key, account.api_secret, given):
+            return numbers_error(401, "authentication failed")
+    elif path.startswith("/v2/applications") and not _basic_ok(
+        request, account.api_key, account.api_secret, {}
+    ):
+        return problem(
+            401,
+            "Unauthorized",
+            "You did not provide correct credentials.",
+            f"{ERRORS_DOC}#unauthorized",
+        )
+    return await handler(request)
+
+
+@web.middleware
+async def _log(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+    """Answer unknown routes like an API would, and log every request."""
+    request[NOTES] = []
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        response = problem(exc.status, exc.reason, exc.text or exc.reason, ERRORS_DOC)
+    except Exception:
+        logger.exception("sandbox bug on %s %s", request.method, request.path)
+        response = problem(500, "Internal Error", "The sandbox failed; see its log.", ERRORS_DOC)
+    request.app[STATE].log_request(
+        {
+            "time": round(time.time(), 3),
+            "method": request.method,
+            "path": request.path,
+            "query": dict(request.query),
+            "status": response.status,
+            "notes": request[NOTES],
+        }
+    )
+    return response
+
+
+async def _index(request: web.Request) -> web.Response:
+    return web.json_response({"sandbox": "vcall", "apis": ["applications", "numbers", "users"]})
+
+
+def create_sandbox_app(state: SandboxState) -> web.Application:
+    """The sandbox API over ``state`` (serve it over HTTPS: see :mod:`vcall.sandbox.server`)."""
+    from vcall.sandbox import applications, numbers, users
+
+    app = web.Application(middlewares=[_log, _auth], client_max_size=1024 * 1024)
+    app[STATE] = state
+    app.router.add_get("/", _index)
+    applications.add_routes(app)
+    numbers.add_routes(app)
+    users.add_routes(app)
+    return app
