@@ -12,7 +12,7 @@ from aiohttp import web
 from vcall._errors import VcallError
 from vcall.ncco import DEFAULT_TALK, DEFAULT_USER, NccoBuilder
 from vcall.store import EventStore, open_store
-from vcall.web import api, signed, voice
+from vcall.web import api, openapi, signed, voice
 from vcall.web.access import PAGE_KEY, new_key, require_key
 from vcall.web.hub import EventHub
 from vcall.web.keys import HUB, LOG, NCCO, STORE
@@ -79,4 +79,5 @@ def create_app(
     app.router.add_get("/healthz", healthz)
     voice.add_routes(app)
     api.add_routes(app)
+    openapi.add_routes(app)
     return app

@@ -1,0 +1,260 @@
+"""``GET /api/openapi.json``: an OpenAPI 3.1 description of ``vcall serve``'s own routes.
+
+The description is assembled from :data:`OPERATIONS` for the routes the application really
+mounts, so it never promises a route that is not there; :func:`undocumented` lists mounted
+routes with no entry (a test keeps that list empty). A new route therefore needs an entry
+here. The fuzz tests generate requests from this description.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from vcall import __version__
+from vcall.web.access import COOKIE
+
+_STR = {"type": "string"}
+_ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    reasons = {
+        400: "not what this route accepts (the reason is in `error`)",
+        401: "missing or invalid key / webhook signature",
+        403: "cross-origin request",
+        405: "method not allowed",
+        408: "the body was not sent in time",
+        413: "body over 64 KiB",
+    }
+    return {str(c): _json(_ERROR, reasons[c]) for c in codes}
+
+
+def _query(*names: str, schema: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    return [{"name": n, "in": "query", "required": False, "schema": schema or _STR} for n in names]
+
+
+_SIGNED = [{"vonageSignature": []}]
+_KEYED = [{"pageKey": []}, {"pageKeyCookie": []}, {"pageKeyQuery": []}]
+
+_ANSWER_GET = {
+    "summary": "The NCCO for an incoming call (fields as query parameters)",
+    "security": _SIGNED,
+    "parameters": _query("to", "from", "uuid", "conversation_uuid", "region_url", "custom_data"),
+    "responses": {
+        "200": _json({"$ref": "#/components/schemas/Ncco"}, "talk, then connect to the app user"),
+        **_errors(400, 401),
+    },
+}
+_ANSWER_POST = {
+    "summary": "The NCCO for an incoming call (fields as a JSON body)",
+    "security": _SIGNED,
+    "requestBody": {
+        "required": False,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AnswerRequest"}}},
+    },
+    "responses": {
+        "200": _json({"$ref": "#/components/schemas/Ncco"}, "talk, then connect to the app user"),
+        **_errors(400, 401, 408, 413),
+    },
+}
+_ACK = _json({"$ref": "#/components/schemas/Ack"}, "committed to the store (or a repeat)")
+
+#: Every documented operation: path → method → OpenAPI operation object.
+OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
+    "/healthz": {
+        "get": {
+            "summary": "The server is up",
+            "security": [],
+            "responses": {"200": _json({"type": "object"}, "ok")},
+        }
+    },
+    "/voice/answer": {"get": _ANSWER_GET, "post": _ANSWER_POST},
+    "/voice/fallback": {"get": _ANSWER_GET, "post": _ANSWER_POST},
+    "/voice/event": {
+        "get": {
+            "summary": "A call event as query parameters",
+            "security": _SIGNED,
+            "parameters": _query("uuid", "status", "conversation_uuid", "direction", "from", "to"),
+            "responses": {"200": _ACK, **_errors(400, 401)},
+        },
+        "post": {
+            "summary": "A call event, committed before it is acknowledged",
+            "security": _SIGNED,
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/CallEvent"}}
+                },
+            },
+            "responses": {"200": _ACK, **_errors(400, 401, 405, 408, 413)},
+        },
+    },
+    "/api/openapi.json": {
+        "get": {
+            "summary": "This description",
+            "security": _KEYED,
+            "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1"), **_errors(401, 403)},
+        }
+    },
+    "/api/events": {
+        "get": {
+            "summary": "One page of stored events, oldest first",
+            "security": _KEYED,
+            "parameters": [
+                *_query("conversation"),
+                *_query("after", schema={"type": "integer", "minimum": 0}),
+                *_query("limit", schema={"type": "integer", "minimum": 1, "maximum": 1000}),
+            ],
+            "responses": {
+                "200": _json({"type": "object"}, "events and the next cursor"),
+                **_errors(400, 401, 403),
+            },
+        }
+    },
+    "/api/events/stream": {
+        "get": {
+            "summary": "Server-Sent Events: backlog, `ready`, then every new event",
+            "security": _KEYED,
+            "parameters": [
+                *_query("conversation"),
+                *_query("after", schema={"type": "integer", "minimum": 0}),
+                *_query("last", schema={"type": "integer", "minimum": 0, "maximum": 1000}),
+                {
+                    "name": "Last-Event-ID",
+                    "in": "header",
+                    "required": False,
+                    "schema": {"type": "integer", "minimum": 0},
+                },
+            ],
+            "responses": {
+                "200": {
+                    "description": "the stream",
+                    "content": {"text/event-stream": {"schema": _STR}},
+                },
+                **_errors(400, 401, 403),
+            },
+        }
+    },
+}
+
+_COMPONENTS: dict[str, Any] = {
+    "securitySchemes": {
+        "vonageSignature": {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "HS256 with the signature secret; claims iat, jti, iss=Vonage, "
+            "payload_hash (SHA-256 of the body, or of the query as compact JSON)",
+        },
+        "pageKey": {"type": "http", "scheme": "bearer", "description": "the page key"},
+        "pageKeyCookie": {"type": "apiKey", "in": "cookie", "name": COOKIE},
+        "pageKeyQuery": {"type": "apiKey", "in": "query", "name": "key"},
+    },
+    "schemas": {
+        "Error": {
+            "type": "object",
+            "required": ["ok", "error"],
+            "properties": {"ok": {"const": False}, "error": _STR},
+        },
+        "Ack": {
+            "type": "object",
+            "required": ["ok", "duplicate"],
+            "properties": {
+                "ok": {"const": True},
+                "id": {"type": "integer"},
+                "duplicate": {"type": "boolean"},
+            },
+        },
+        "Ncco": {
+            "type": "array",
+            "items": {"type": "object", "required": ["action"]},
+            "minItems": 1,
+        },
+        "AnswerRequest": {
+            "type": "object",
+            "properties": {name: _STR for name in ("to", "from", "uuid", "conversation_uuid")},
+        },
+        "CallEvent": {
+            "type": "object",
+            "required": ["uuid", "status"],
+            "properties": {
+                **{
+                    name: {"type": "string", "minLength": 1, "maxLength": 1024}
+                    for name in ("uuid", "status")
+                },
+                **{
+                    name: {"type": ["string", "null"], "maxLength": 1024}
+                    for name in ("conversation_uuid", "direction", "from", "to", "timestamp")
+                },
+                **{
+                    name: {"type": ["string", "number", "null"]}
+                    for name in ("duration", "price", "rate", "network", "start_time", "end_time")
+                },
+                "headers": {"type": ["object", "null"]},
+            },
+        },
+    },
+}
+
+
+def _mounted(app: web.Application) -> dict[str, set[str]]:
+    """Path → lower-case methods the router serves ("*" for any), HEAD left out."""
+    out: dict[str, set[str]] = {}
+    for resource in app.router.resources():
+        methods = out.setdefault(resource.canonical, set())
+        for route in resource:
+            if route.method != "HEAD":
+                methods.add(route.method.lower())
+    return out
+
+
+def describe(app: web.Application) -> dict[str, Any]:
+    """The OpenAPI document for the routes ``app`` mounts."""
+    paths: dict[str, Any] = {}
+    for path, methods in _mounted(app).items():
+        documented = OPERATIONS.get(path, {})
+        chosen = (
+            documented if "*" in methods else {m: documented[m] for m in methods if m in documented}
+        )
+        if chosen:
+            paths[path] = chosen
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "vcall serve",
+            "version": __version__,
+            "description": "Webhooks Vonage calls (signed), and the page's API (page key).",
+        },
+        "paths": paths,
+        "components": _COMPONENTS,
+    }
+
+
+def undocumented(app: web.Application) -> list[str]:
+    """``METHOD /path`` of every mounted route that :data:`OPERATIONS` does not describe."""
+    missing = []
+    for path, methods in _mounted(app).items():
+        documented = OPERATIONS.get(path, {})
+        for method in sorted(methods):
+            if (method == "*" and not documented) or (method != "*" and method not in documented):
+                missing.append(f"{method.upper()} {path}")
+    return missing
+
+
+def add_routes(app: web.Application) -> None:
+    """Mount ``/api/openapi.json`` (behind the page key, like the rest of ``/api``)."""
+    built: dict[str, Any] = {}  # filled on first use: the router is final by then
+
+    async def openapi_json(request: web.Request) -> web.Response:
+        """``GET /api/openapi.json``: this server's OpenAPI description."""
+        if not built:
+            built.update(describe(request.app))
+        return web.json_response(built)
+
+    app.router.add_get("/api/openapi.json", openapi_json)
