@@ -31,6 +31,15 @@ SecretOpt = Annotated[
         show_default=False,
     ),
 ]
+ModeOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--sandbox/--live",
+        help="Simulate calls (vcall call) and give the page the sandbox transport, or take "
+        "real calls with the Vonage Client SDK [default: sandbox unless VONAGE_API_KEY is set].",
+        show_default=False,
+    ),
+]
 NoVerifyOpt = Annotated[
     bool, typer.Option("--no-verify", help="Accept unsigned webhooks even with a secret (unsafe).")
 ]
@@ -46,6 +55,7 @@ def serve(
     quiet: QuietOpt = False,
     signature_secret: SecretOpt = None,
     no_verify: NoVerifyOpt = False,
+    sandbox: ModeOpt = None,
 ) -> None:
     """Run the answer/event webhooks and keep every event in a durable store.
 
@@ -59,7 +69,8 @@ def serve(
     from vcall.web.signed import startup_warnings
 
     paths = Paths.default()
-    secret = load_settings(paths, signature_secret=signature_secret).signature_secret
+    settings = load_settings(paths, signature_secret=signature_secret)
+    secret = settings.signature_secret
     for warning in startup_warnings(host, secret=secret, verify=not no_verify):
         typer.secho(f"Warning: {warning}", err=True, fg=typer.colors.YELLOW)
     options = ServeOptions(
@@ -70,6 +81,8 @@ def serve(
         page_key=runtime.page_key(paths),
         signature_secret=secret,
         verify_signatures=not no_verify,
+        sandbox=not settings.has_live_credentials if sandbox is None else sandbox,
+        paths=paths,
     )
     app = create_app(options)
 
@@ -78,6 +91,9 @@ def serve(
         typer.echo(f"vcall serve listening on {url}  (events: {options.store_path})")
         typer.echo(f"  answer webhook  {url}/voice/answer")
         typer.echo(f"  event webhook   {url}/voice/event")
+        typer.echo(f"  the page        {url}/?key={options.page_key}")
+        if options.sandbox:
+            typer.echo("  sandbox: place a call with `vcall call` (open the page to answer it)")
 
     try:
         run(serve_forever(app, host, port, ready))

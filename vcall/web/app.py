@@ -6,13 +6,17 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
 from vcall._errors import VcallError
+from vcall.config import Paths
 from vcall.ncco import DEFAULT_TALK, DEFAULT_USER, NccoBuilder
+from vcall.sandbox import platform_api
 from vcall.store import EventStore, open_store
-from vcall.web import api, openapi, signed, voice
+from vcall.tokens import DEFAULT_TTL
+from vcall.web import api, openapi, page, signed, voice
 from vcall.web.access import PAGE_KEY, new_key, require_key
 from vcall.web.hub import EventHub
 from vcall.web.keys import HUB, LOG, NCCO, STORE
@@ -35,6 +39,13 @@ class ServeOptions:
     signature_secret: str | None = field(default=None, repr=False)
     #: False (``--no-verify``) turns signature checks off even with a secret.
     verify_signatures: bool = True
+    #: Sandbox: simulate calls (``/sandbox/*``) and give the page the sandbox transport.
+    sandbox: bool = False
+    paths: Paths = field(default_factory=Paths.default)
+    #: Lifetime of the page's client JWT (it renews it before then).
+    token_ttl: int = DEFAULT_TTL
+    #: Live: the browser SDK's ``ClientConfig`` (e.g. ``{"region": "EU"}``).
+    client_config: dict[str, Any] = field(default_factory=dict)
 
 
 @web.middleware
@@ -79,5 +90,12 @@ def create_app(
     app.router.add_get("/healthz", healthz)
     voice.add_routes(app)
     api.add_routes(app)
+    platform_api.add_routes(app, sandbox=options.sandbox, paths=options.paths)
+    page.add_routes(
+        app,
+        page.PageConfig(
+            options.paths, options.user, options.sandbox, options.token_ttl, options.client_config
+        ),
+    )
     openapi.add_routes(app)
     return app

@@ -141,6 +141,81 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
             },
         }
     },
+    # -- the sandbox platform and the page (vcall/sandbox/platform_api.py, vcall/web/page.py)
+    "/sandbox/calls": {
+        "post": {
+            "summary": "Place a simulated call (sandbox mode; 409 when serving live)",
+            "security": _KEYED,
+            "requestBody": {
+                "required": False,
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/CallRequest"}}
+                },
+            },
+            "responses": {
+                "201": _json({"type": "object"}, "the call's summary (it runs in the background)"),
+                "409": _json(_ERROR, "vcall serve is in live mode"),
+                **_errors(400, 401, 403),
+            },
+        }
+    },
+    "/sandbox/calls/{id}": {
+        "get": {
+            "summary": "A simulated call's summary, once it ended or `wait` seconds passed",
+            "security": _KEYED,
+            "parameters": [
+                {"name": "id", "in": "path", "required": True, "schema": _STR},
+                *_query("wait", schema={"type": "number", "minimum": 0, "maximum": 60}),
+            ],
+            "responses": {
+                "200": _json({"type": "object"}, "conversation id, outcome, legs"),
+                "404": _json(_ERROR, "no such call"),
+                "409": _json(_ERROR, "vcall serve is in live mode"),
+                **_errors(400, 401, 403),
+            },
+        }
+    },
+    "/sandbox/rtc": {
+        "get": {
+            "summary": "The page's WebSocket in sandbox mode (see vcall/sandbox/rtc.py)",
+            "security": _KEYED,
+            "responses": {
+                "101": {"description": "switching to WebSocket"},
+                "409": _json(_ERROR, "vcall serve is in live mode"),
+                **_errors(400, 401, 403),
+            },
+        }
+    },
+    "/api/token": {
+        "get": {
+            "summary": "A client JWT for the page's user, the mode and the SDK config",
+            "security": _KEYED,
+            "responses": {
+                "200": _json({"type": "object"}, "token, user, expires_in, mode, config"),
+                **_errors(400, 401, 403),
+            },
+        }
+    },
+    **{
+        path: {
+            "get": {
+                "summary": f"The page: {name}",
+                "security": _KEYED,
+                "responses": {
+                    "200": {"description": name},
+                    "404": _json(_ERROR, "file not installed"),
+                    **_errors(401, 403),
+                },
+            }
+        }
+        for path, name in (
+            ("/", "index.html"),
+            ("/app.js", "app.js"),
+            ("/sandbox.js", "sandbox.js"),
+            ("/style.css", "style.css"),
+            ("/sdk/vonageClientSDK.min.js", "the Vonage Client SDK bundle (npm ci in client/)"),
+        )
+    },
 }
 
 _COMPONENTS: dict[str, Any] = {
@@ -175,6 +250,21 @@ _COMPONENTS: dict[str, Any] = {
             "type": "array",
             "items": {"type": "object", "required": ["action"]},
             "minItems": 1,
+        },
+        "CallRequest": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "from": _STR,
+                "to": _STR,
+                "outcome": {
+                    "enum": ["answered", "rejected", "timeout", "cancelled", "busy", "failed"]
+                },
+                **{
+                    name: {"type": "number", "minimum": 0, "maximum": 7200}
+                    for name in ("talk_for", "answer_after", "hold", "ring_timeout", "cancel_after")
+                },
+            },
         },
         "AnswerRequest": {
             "type": "object",

@@ -1,0 +1,387 @@
+"""The simulated voice platform: what Vonage does when someone calls the number.
+
+A call to a sandbox number goes through the steps the real platform takes, so code that
+handles it here handles it live:
+
+1. inbound ``ringing`` and ``started`` events;
+2. the linked application's answer URL is fetched (method and timeouts from the
+   application; one retry, then the fallback URL — :mod:`.platform_hooks`);
+3. inbound ``answered``, then the NCCO runs: ``talk`` takes time in proportion to its text,
+   ``connect`` to an app user rings that user's pages (or a headless stand-in,
+   :mod:`.rtc`) as a new outbound leg (``started``, then ``answered`` or ``rejected`` /
+   ``timeout`` / ``cancelled`` / ``busy`` / ``failed``); anything else is reported as an
+   error event and skipped;
+4. ``completed`` for the app leg (if it was answered), then for the inbound leg.
+
+Event bodies are built in :mod:`.platform_events`; they reach the event URL in order, signed
+when the application has ``signed_callbacks``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections import OrderedDict
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from vcall import state as state_file
+from vcall._errors import ConfigError
+from vcall.sandbox.platform_events import Leg, error_event
+from vcall.sandbox.platform_hooks import Route, Webhook, WebhookFailed, Webhooks, resolve_route
+from vcall.sandbox.rtc import Device, Ring, RtcHub, StandIn
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from vcall.config import Paths
+    from vcall.sandbox.state import SandboxState
+
+logger = logging.getLogger("vcall.sandbox.platform")
+
+#: The seed call's caller.
+DEFAULT_CALLER = "441234567890"
+#: Speech rate of the simulated text-to-speech (about 15 characters a second).
+TALK_SECONDS_PER_CHAR = 0.065
+#: Vonage's defaults for ``connect``: ring for 60 s, a connected leg lasts at most 2 h.
+RING_TIMEOUT = 60.0
+CONNECT_LIMIT = 7200.0
+#: A stand-in that answers keeps the line this long unless told otherwise.
+STAND_IN_HOLD = 5.0
+#: Ended calls kept for ``GET /sandbox/calls/{id}``.
+KEEP_CALLS = 1000
+#: NCCO actions Vonage knows but the sandbox does not simulate (reported, then skipped).
+NOT_SIMULATED = frozenset({"record", "conversation", "stream", "input", "notify"})
+
+
+class Outcome(StrEnum):
+    """How the app leg ends; what a stand-in user plays."""
+
+    answered = "answered"
+    rejected = "rejected"
+    timeout = "timeout"
+    cancelled = "cancelled"
+    busy = "busy"
+    failed = "failed"
+
+
+@dataclass(frozen=True)
+class CallRequest:
+    """A simulated phone call, like ``stripe trigger``: who calls, and how it should go.
+
+    With ``outcome`` None the call rings the user's open pages and a person decides;
+    otherwise a headless stand-in plays ``outcome``. Times are in seconds.
+    """
+
+    from_: str = DEFAULT_CALLER
+    to: str | None = None  # None: the number `vcall setup` linked
+    outcome: Outcome | None = None
+    talk_for: float | None = None  # each talk action; None: in proportion to its text
+    answer_after: float = 2.0  # stand-in: ringing before it acts
+    hold: float | None = None  # answered call's length (stand-in; caller when a page answers)
+    ring_timeout: float | None = None  # None: the connect action's timeout (default 60)
+    cancel_after: float | None = None  # caller hangs up if nobody answered by then
+
+    @classmethod
+    def from_json(cls, data: Any) -> CallRequest:
+        """Validate ``POST /sandbox/calls`` input; raises ConfigError with the reason."""
+        if not isinstance(data, dict):
+            raise ConfigError("the call must be a JSON object")
+        unknown = set(data) - {f.replace("from_", "from") for f in cls.__dataclass_fields__}
+        if unknown:
+            raise ConfigError(f"unknown field(s): {', '.join(sorted(unknown))}")
+        caller = data.get("from", DEFAULT_CALLER)
+        if not isinstance(caller, str) or not caller.strip():
+            raise ConfigError("'from' must be a non-empty string")
+        to = data.get("to")
+        if to is not None:
+            from vcall.phone import normalise
+
+            to = normalise(str(to))
+        outcome = data.get("outcome")
+        if outcome is not None and outcome not in Outcome.__members__:
+            raise ConfigError(f"'outcome' must be one of {', '.join(Outcome)}")
+        times = {}
+        for name in ("talk_for", "answer_after", "hold", "ring_timeout", "cancel_after"):
+            value = data.get(name)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise ConfigError(f"'{name}' must be a number of seconds ≥ 0")
+            if value > CONNECT_LIMIT:
+                raise ConfigError(f"'{name}' must be at most {CONNECT_LIMIT:.0f} seconds")
+            times[name] = float(value)
+        return cls(
+            from_=caller.strip(),
+            to=to,
+            outcome=Outcome(outcome) if outcome is not None else None,
+            **times,
+        )
+
+
+class Call:
+    """One simulated call: its legs, its events and how it ended."""
+
+    def __init__(self, request: CallRequest, to: str, route: Route, hooks: Webhooks, rtc: RtcHub):
+        self.request = request
+        self.route = route
+        self.hooks = hooks
+        self.rtc = rtc
+        self.id = f"CON-{uuid.uuid4()}"
+        self.inbound = Leg(uuid.uuid4().hex, self.id, "inbound", request.from_, to)
+        self.app_legs: list[Leg] = []
+        self.errors: list[str] = []
+        self.pages = 0  # pages rung (not counting a stand-in)
+        self.task: asyncio.Task[None] | None = None
+        self._outbox: asyncio.Queue[tuple[dict[str, Any], Webhook | None] | None] = asyncio.Queue()
+        self._done = asyncio.Event()
+
+    @property
+    def ended(self) -> bool:
+        return self._done.is_set()
+
+    @property
+    def outcome(self) -> str:
+        """``answered`` if the user picked up, else how the app leg ended (``failed``: no leg)."""
+        if not self.app_legs:
+            return Outcome.failed if self.ended else "in-progress"
+        leg = self.app_legs[-1]
+        return Outcome.answered if leg.answered_at is not None else leg.status
+
+    async def wait(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for the call to end; True if it has."""
+        try:
+            await asyncio.wait_for(self._done.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    def summary(self) -> dict[str, Any]:
+        """What ``vcall call`` prints: ids, outcome, each leg's status and duration."""
+        legs = [self.inbound, *self.app_legs]
+        return {
+            "conversation_uuid": self.id,
+            "ended": self.ended,
+            "outcome": self.outcome,
+            "from": self.inbound.from_,
+            "to": self.inbound.to,
+            "pages": self.pages,
+            "legs": [
+                {
+                    "uuid": leg.uuid,
+                    "direction": leg.direction,
+                    "from": leg.from_,
+                    "to": leg.to,
+                    "status": leg.status,
+                    "duration": leg.duration,
+                }
+                for leg in legs
+            ],
+            "errors": list(self.errors),
+            "webhooks": [asdict(d) for d in self.hooks.deliveries],
+        }
+
+    # -- the call -------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Play the call to its end; events are delivered in order by a companion task."""
+        sender = asyncio.create_task(self._deliver_events())
+        try:
+            await self._play()
+        except asyncio.CancelledError:
+            sender.cancel()
+            self._done.set()
+            raise
+        except Exception:
+            logger.exception("simulated call %s failed", self.id)
+            self.errors.append("internal error in the simulated platform (see the server log)")
+        if self.inbound.status != "completed":
+            self._emit(self.inbound.completed())
+        self._outbox.put_nowait(None)
+        await sender
+        self._done.set()
+
+    def _emit(self, body: dict[str, Any], hook: Webhook | None = None) -> None:
+        self._outbox.put_nowait((body, hook))
+
+    def _error(self, reason: str) -> None:
+        self.errors.append(reason)
+        self._emit(error_event(self.id, reason))
+
+    async def _deliver_events(self) -> None:
+        while (item := await self._outbox.get()) is not None:
+            failure = await self.hooks.event(*item)
+            if failure:
+                self.errors.append(f"event not delivered: {failure}")
+
+    async def _play(self) -> None:
+        leg = self.inbound
+        self._emit(leg.progress("ringing"))
+        self._emit(leg.progress("started"))
+        query = {"from": leg.from_, "to": leg.to, "uuid": leg.uuid, "conversation_uuid": self.id}
+        try:
+            ncco = await self.hooks.ncco(query)
+        except WebhookFailed as exc:
+            self._error(f"no NCCO for the call: {exc}")
+            return
+        self._emit(leg.answered())
+        for index, action in enumerate(ncco):
+            name = action.get("action") if isinstance(action, dict) else None
+            if name == "talk":
+                await self._talk(action)
+            elif name == "connect":
+                if not await self._connect(action):
+                    return  # the caller hung up
+            elif name in NOT_SIMULATED:
+                self._error(f"NCCO action {name!r} is not simulated by the vcall sandbox; skipped")
+            else:
+                self._error(f"unknown NCCO action {name!r} at index {index}; skipped")
+
+    async def _talk(self, action: dict[str, Any]) -> None:
+        seconds = self.request.talk_for
+        if seconds is None:
+            seconds = len(str(action.get("text", ""))) * TALK_SECONDS_PER_CHAR
+        loop = action.get("loop", 1)
+        await asyncio.sleep(seconds * (loop if isinstance(loop, int) and loop > 1 else 1))
+
+    async def _connect(self, action: dict[str, Any]) -> bool:
+        """Ring an app user as a new leg; False when the caller hung up during it."""
+        endpoints = action.get("endpoint")
+        endpoint = endpoints[0] if isinstance(endpoints, list) and endpoints else None
+        kind = endpoint.get("type") if isinstance(endpoint, dict) else None
+        if kind != "app" or not isinstance(endpoint, dict):
+            self._error(f"connect to a {kind or 'missing'} endpoint is not simulated; skipped")
+            return True
+        user = str(endpoint.get("user", ""))
+        caller = action.get("from") or self.inbound.from_
+        if action.get("randomFromNumber"):
+            caller = self.inbound.to
+        leg = Leg(str(uuid.uuid4()), self.id, "outbound", str(caller), user)
+        self.app_legs.append(leg)
+        hook = _connect_event_hook(action)
+        self._emit(leg.progress("started"), hook)
+
+        if user not in self.route.users:
+            self._error(f"connect: the application has no user {user!r}")
+            self._emit(leg.progress("failed"), hook)
+            return True
+        request = self.request
+        stand_in: StandIn | None = None
+        devices: list[Device]
+        if request.outcome is not None:
+            stand_in = StandIn(
+                request.outcome,
+                request.answer_after,
+                STAND_IN_HOLD if request.hold is None else request.hold,
+            )
+            devices = [stand_in]
+        else:
+            devices = self.rtc.devices(user)
+            self.pages = len(devices)
+        ring = Ring(leg.uuid, leg.from_, devices)
+        self.rtc.track(ring)
+        try:
+            await ring.offer()
+            decision = await self._ring(ring, action)
+            if decision != "answered":
+                self._emit(leg.progress(decision), hook)
+                return decision != "cancelled"
+            self._emit(leg.answered(), hook)
+            limit = _seconds(action.get("limit"), CONNECT_LIMIT)
+            caller_hangs_up = request.hold if request.outcome is None else None
+            wait = limit if caller_hangs_up is None else min(limit, caller_hangs_up)
+            by_user = await ring.user_hung_up(wait)
+            if not by_user:
+                await ring.end("REMOTE_HANGUP")
+            self._emit(leg.completed(), hook)
+            return by_user or caller_hangs_up is None or caller_hangs_up > limit
+        finally:
+            self.rtc.untrack(ring)
+            if stand_in is not None:
+                stand_in.stop()
+
+    async def _ring(self, ring: Ring, action: dict[str, Any]) -> str:
+        """Wait for the user; withdraw the invite on timeout or when the caller gives up."""
+        timeout = self.request.ring_timeout
+        if timeout is None:
+            timeout = _seconds(action.get("timeout"), RING_TIMEOUT)
+        gives_up = self.request.cancel_after
+        caller_first = gives_up is not None and gives_up < timeout
+        wait = gives_up if caller_first and gives_up is not None else timeout
+        decision = await ring.decision(wait)
+        if decision is not None:
+            return decision
+        await ring.withdraw("RemoteCancel" if caller_first else "RemoteTimeout")
+        return ring.state  # withdrawn, or what a device decided in the same instant
+
+
+def _seconds(value: Any, default: float) -> float:
+    return (
+        float(value) if isinstance(value, int | float) and not isinstance(value, bool) else default
+    )
+
+
+def _connect_event_hook(action: dict[str, Any]) -> Webhook | None:
+    """A connect action may send its leg's events elsewhere (``eventUrl``, ``eventMethod``)."""
+    urls = action.get("eventUrl")
+    if not isinstance(urls, list) or not urls or not isinstance(urls[0], str):
+        return None
+    return Webhook(urls[0], str(action.get("eventMethod") or "POST").upper())
+
+
+class Platform:
+    """Places simulated calls and keeps the recent ones for status queries."""
+
+    def __init__(self, state: SandboxState, rtc: RtcHub, paths: Paths) -> None:
+        self.state = state
+        self.rtc = rtc
+        self.paths = paths
+        self._http: aiohttp.ClientSession | None = None
+        self._calls: OrderedDict[str, Call] = OrderedDict()
+
+    async def start(self) -> None:
+        """Open the HTTP client the webhooks go out on."""
+        import aiohttp
+
+        self._http = aiohttp.ClientSession()
+
+    async def close(self) -> None:
+        """Hang up every call in progress and close the HTTP client."""
+        tasks = [c.task for c in self._calls.values() if c.task and not c.task.done()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._http is not None:
+            await self._http.close()
+
+    def default_number(self) -> str:
+        """The number ``vcall setup`` linked, else any linked sandbox number."""
+        saved = state_file.load(self.paths).get("number")
+        if saved:
+            return str(saved)
+        for number in self.state.numbers():
+            if number.get("app_id"):
+                return str(number["msisdn"])
+        raise ConfigError("no sandbox number is linked to an application: run `vcall setup`")
+
+    async def place(self, request: CallRequest) -> Call:
+        """Start a call; it runs in the background (see :meth:`Call.wait`)."""
+        if self._http is None:
+            raise ConfigError("the sandbox platform is not running")
+        to = request.to or await asyncio.to_thread(self.default_number)
+        route = await asyncio.to_thread(resolve_route, self.state, to)
+        call = Call(request, to, route, Webhooks(self._http, route), self.rtc)
+        self._calls[call.id] = call
+        while len(self._calls) > KEEP_CALLS:
+            oldest = next(iter(self._calls.values()))
+            if not oldest.ended:
+                break
+            self._calls.popitem(last=False)
+        call.task = asyncio.create_task(call.run())
+        return call
+
+    def call(self, conversation_uuid: str) -> Call | None:
+        """A recent call by its conversation id."""
+        return self._calls.get(conversation_uuid)

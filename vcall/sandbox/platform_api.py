@@ -1,0 +1,98 @@
+"""The sandbox platform inside ``vcall serve``: ``/sandbox/calls`` and the page socket.
+
+``POST /sandbox/calls`` places a simulated call (body: :class:`~.platform.CallRequest`
+fields, ``from`` for the caller) and answers 201 with the call's summary;
+``GET /sandbox/calls/{conversation_uuid}?wait=S`` answers once the call has ended or ``S``
+seconds (at most 60) have passed, whichever is first. ``GET /sandbox/rtc`` is the page's
+WebSocket (:mod:`.rtc`). All three sit behind the page key (:mod:`vcall.web.access`).
+
+In live mode real phones place the calls: the routes answer 409 and say so.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from vcall._errors import ConfigError, VcallError
+from vcall.sandbox.platform import CallRequest, Platform
+from vcall.sandbox.rtc import RtcHub
+
+if TYPE_CHECKING:
+    from vcall.config import Paths
+
+PLATFORM = web.AppKey("platform", Platform)
+RTC = web.AppKey("rtc", RtcHub)
+#: Longest a status request may wait for a call to end.
+MAX_WAIT = 60.0
+
+
+class LiveMode(VcallError):
+    """A sandbox-only route was asked for while serving live."""
+
+    status = 409
+
+
+async def place_call(request: web.Request) -> web.Response:
+    """``POST /sandbox/calls``: start a simulated call."""
+    try:
+        data = json.loads(await request.read() or b"{}")
+    except ValueError:
+        raise ConfigError("the call must be a JSON object") from None
+    call = await request.app[PLATFORM].place(CallRequest.from_json(data))
+    return web.json_response(call.summary(), status=201)
+
+
+async def call_status(request: web.Request) -> web.Response:
+    """``GET /sandbox/calls/{id}``: the call's summary, after waiting up to ``wait`` s."""
+    call = request.app[PLATFORM].call(request.match_info["id"])
+    if call is None:
+        raise web.HTTPNotFound(reason="no such call (calls are kept while vcall serve runs)")
+    try:
+        wait = min(float(request.query.get("wait", 0)), MAX_WAIT)
+    except ValueError:
+        raise ConfigError("'wait' must be a number of seconds") from None
+    if wait > 0:
+        await call.wait(wait)
+    return web.json_response(call.summary())
+
+
+async def live_mode(request: web.Request) -> web.Response:
+    """Sandbox routes while serving live."""
+    raise LiveMode(
+        "vcall serve is in live mode: calls come from real phones (call your Vonage number); "
+        "restart it with --sandbox to simulate one"
+    )
+
+
+def add_routes(app: web.Application, *, sandbox: bool, paths: Paths) -> None:
+    """Mount the platform (sandbox mode) or explain why it is absent (live mode)."""
+    if not sandbox:
+        app.router.add_route("*", "/sandbox/calls", live_mode)
+        app.router.add_route("*", "/sandbox/calls/{id}", live_mode)
+        app.router.add_route("*", "/sandbox/rtc", live_mode)
+        return
+    from vcall.sandbox.state import SandboxState
+
+    state = SandboxState.open(paths)
+    rtc = RtcHub(state)
+    app[RTC] = rtc
+    app[PLATFORM] = Platform(state, rtc, paths)
+
+    async def platform_ctx(app: web.Application) -> AsyncIterator[None]:
+        await app[PLATFORM].start()
+        yield
+        await app[PLATFORM].close()
+
+    async def close_pages(app: web.Application) -> None:
+        # Open sockets would hold up the server's shutdown.
+        await app[RTC].close()
+
+    app.cleanup_ctx.append(platform_ctx)
+    app.on_shutdown.append(close_pages)
+    app.router.add_post("/sandbox/calls", place_call)
+    app.router.add_get("/sandbox/calls/{id}", call_status)
+    app.router.add_get("/sandbox/rtc", rtc.handle)

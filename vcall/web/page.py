@@ -1,0 +1,99 @@
+"""The page that answers the call: ``client/`` files, the user's JWT, and the live SDK.
+
+``GET /`` is ``client/index.html``; its script asks ``GET /api/token`` for the app user's
+client JWT (minted here with :func:`vcall.tokens.mint`) and for the transport to use: the
+real ``@vonage/client-sdk`` bundle (``GET /sdk/vonageClientSDK.min.js``, served from
+``client/node_modules`` as ``npm ci`` installed it) when serving live, or the sandbox
+adapter over ``/sandbox/rtc``. Every route here needs the page key (:mod:`vcall.web.access`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from vcall._errors import ConfigError
+
+if TYPE_CHECKING:
+    from vcall.config import Paths
+
+#: The page's files, next to the package in a checkout (``client/``).
+CLIENT_DIR = Path(__file__).resolve().parents[2] / "client"
+SDK_BUNDLE = Path("node_modules/@vonage/client-sdk/dist/vonageClientSDK.min.js")
+#: URL path → file in the client folder; nothing else is served from it.
+FILES = {
+    "/": "index.html",
+    "/app.js": "app.js",
+    "/sandbox.js": "sandbox.js",
+    "/style.css": "style.css",
+}
+_NO_CACHE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+
+
+@dataclass(frozen=True)
+class PageConfig:
+    """What the page needs from ``vcall serve``'s options."""
+
+    paths: Paths
+    user: str
+    sandbox: bool
+    token_ttl: int
+    #: Passed to ``new VonageClient(config)`` live (e.g. ``{"region": "EU"}``).
+    client_config: dict[str, Any] = field(default_factory=dict)
+    client_dir: Path = CLIENT_DIR
+
+
+PAGE = web.AppKey("page", PageConfig)
+
+
+async def client_file(request: web.Request) -> web.FileResponse:
+    """One of the page's own files."""
+    path = request.app[PAGE].client_dir / FILES[request.path]
+    if not path.is_file():
+        raise web.HTTPNotFound(reason=f"{path} is missing: is this a vcall checkout?")
+    return web.FileResponse(path, headers=_NO_CACHE)
+
+
+async def sdk_bundle(request: web.Request) -> web.FileResponse:
+    """The browser SDK's UMD bundle, as installed by ``npm ci`` in ``client/``."""
+    path = request.app[PAGE].client_dir / SDK_BUNDLE
+    if not path.is_file():
+        raise web.HTTPNotFound(
+            reason="the Vonage Client SDK is not installed: run `npm ci` in client/"
+        )
+    return web.FileResponse(path, headers=_NO_CACHE)
+
+
+async def token(request: web.Request) -> web.Response:
+    """``GET /api/token``: a fresh client JWT for the page's user, and how to use it."""
+    from vcall import tokens
+    from vcall.config import load_settings
+
+    page = request.app[PAGE]
+    settings = load_settings(page.paths)
+    if not settings.application_id or not settings.private_key:
+        raise ConfigError("no application to sign in to yet: run `vcall setup`, then reload")
+    key = tokens.load_private_key(settings.private_key)
+    jwt = tokens.mint(settings.application_id, key, page.user, ttl=page.token_ttl)
+    return web.json_response(
+        {
+            "token": jwt,
+            "user": page.user,
+            "expires_in": page.token_ttl,
+            "mode": "sandbox" if page.sandbox else "live",
+            "config": page.client_config,
+        },
+        headers=_NO_CACHE,
+    )
+
+
+def add_routes(app: web.Application, page: PageConfig) -> None:
+    """Mount the page, its token endpoint and the SDK bundle."""
+    app[PAGE] = page
+    for path in FILES:
+        app.router.add_get(path, client_file)
+    app.router.add_get("/sdk/vonageClientSDK.min.js", sdk_bundle)
+    app.router.add_get("/api/token", token)
