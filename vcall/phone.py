@@ -63,3 +63,14 @@ def sample_numbers(country: str, count: int) -> list[str]:
     digits = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)[1:]
     stem = digits[:-3]
     return [f"{stem}{(int(digits[-3:]) + i) % 1000:03d}" for i in range(1, count + 1)]
+
+
+def pretty(msisdn: str) -> str:
+    """``442038297050`` → ``+44 20 3829 7050`` (as written in its country)."""
+    import phonenumbers
+
+    try:
+        parsed = phonenumbers.parse("+" + msisdn, None)
+    except phonenumbers.NumberParseException:
+        return msisdn
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

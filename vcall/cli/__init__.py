@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from vcall.cli import demo, serve, token
+from vcall.cli import demo, sandbox, serve, setup, teardown, token
 
 app = typer.Typer(
     name="vcall",
@@ -18,6 +18,9 @@ app = typer.Typer(
 app.command("demo")(demo.demo)
 app.command("serve")(serve.serve)
 app.command("token")(token.token)
+app.command("setup")(setup.setup)
+app.command("teardown")(teardown.teardown)
+app.add_typer(sandbox.app, name="sandbox")
 
 
 def main() -> None:

@@ -93,25 +93,6 @@ def _extra_errors(body: dict[str, Any]) -> list[dict[str, str]]:
     return errors
 
 
-def _new_key_pair() -> tuple[str, str]:
-    """A fresh RSA key pair as (PKCS#8 private PEM, SubjectPublicKeyInfo public PEM)."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    return private, public
-
-
 def _record(app_id: str, body: dict[str, Any], public_key: str) -> dict[str, Any]:
     """The stored application: the body with the spec's defaults filled in."""
     capabilities = copy.deepcopy(body.get("capabilities") or {})
@@ -196,7 +177,9 @@ async def create_application(request: web.Request) -> web.Response:
     private = None
     public = (body.get("keys") or {}).get("public_key")
     if public is None:
-        private, public = _new_key_pair()
+        from vcall.tokens import new_key_pair
+
+        private, public = new_key_pair()
     app_id = str(uuid.uuid4())
     record = _record(app_id, body, public)
     with request.app[STATE].transaction() as doc:

@@ -216,6 +216,12 @@ class SandboxState:
             self._doc, self._stamp = doc, self._stat()
             self.log_path.unlink(missing_ok=True)
 
+    def own(self, numbers: Sequence[str]) -> None:
+        """Make sure the account owns these numbers (E.164 digits)."""
+        with self.transaction() as doc:
+            for msisdn in numbers:
+                doc["numbers"].setdefault(msisdn, owned_number(msisdn))
+
     def tls(self) -> TlsFiles:
         """The CA and server certificate the sandbox serves HTTPS with (issued once)."""
         from vcall.sandbox.tls import ensure_tls

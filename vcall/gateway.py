@@ -1,0 +1,412 @@
+"""The Vonage gateway: the only module that imports ``vonage``.
+
+:func:`connect` is the one place where live and sandbox differ. Live, the SDK talks to
+``api.nexmo.com`` / ``rest.nexmo.com``; sandbox, the embedded sandbox API is started on a
+loopback port and the SDK is pointed at it with ``HttpClientOptions(api_host=…,
+rest_host=…)`` and told to trust the sandbox's CA (``REQUESTS_CA_BUNDLE``, for the duration
+of the block). Everything above this module is one code path.
+
+SDK failures become :mod:`vcall._errors` with one human line (:func:`_translated`): bad
+credentials, a refused JWT, a missing resource, rate limiting, an unreachable host.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from vcall._errors import AuthError, ConfigError, NotFound, RateLimited, UpstreamError
+
+if TYPE_CHECKING:
+    from vcall.config import Settings
+
+Mode = Literal["sandbox", "live"]
+LIVE_API_HOST = "api.nexmo.com"
+LIVE_REST_HOST = "rest.nexmo.com"
+#: Seconds before an SDK request gives up (the SDK's default is to wait forever).
+TIMEOUT = 30
+
+
+@dataclass(frozen=True)
+class Webhooks:
+    """The voice webhook URLs an application points at."""
+
+    answer_url: str
+    event_url: str
+    fallback_url: str
+
+    @classmethod
+    def for_public_url(cls, public_url: str) -> Webhooks:
+        """``{public_url}/voice/answer``, ``/voice/event``, ``/voice/fallback``."""
+        base = public_url.rstrip("/")
+        return cls(f"{base}/voice/answer", f"{base}/voice/event", f"{base}/voice/fallback")
+
+    @classmethod
+    def of(cls, application: dict[str, Any]) -> Webhooks | None:
+        """The webhooks of an application as :meth:`Gateway.get_application` returns it."""
+        hooks = ((application.get("capabilities") or {}).get("voice") or {}).get("webhooks") or {}
+        try:
+            return cls(
+                hooks["answer_url"]["address"],
+                hooks["event_url"]["address"],
+                hooks["fallback_answer_url"]["address"],
+            )
+        except (KeyError, TypeError):
+            return None
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """The account key and secret the SDK authenticates with (and the signature secret)."""
+
+    api_key: str
+    api_secret: str
+    signature_secret: str | None = None
+
+
+class _DropHttpErrorWarnings(logging.Filter):
+    """The SDK logs a WARNING with the raw body for every 4xx/5xx before raising; the
+    gateway turns each of those into one clear line, so the SDK's copy is noise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Http Response Error!")
+
+
+_SDK_LOGGER = logging.getLogger("vonage")
+if not any(isinstance(f, _DropHttpErrorWarnings) for f in _SDK_LOGGER.filters):
+    _SDK_LOGGER.addFilter(_DropHttpErrorWarnings())
+
+
+def _detail(response: Any) -> str:
+    """The useful part of an error body: Vonage's ``detail``/``title`` or Numbers' label."""
+    try:
+        body = response.json()
+    except ValueError:
+        return (response.text or "").strip()[:200]
+    if not isinstance(body, dict):
+        return str(body)[:200]
+    text = body.get("detail") or body.get("title") or body.get("error-code-label") or ""
+    invalid = body.get("invalid_parameters")
+    if isinstance(invalid, list) and invalid:
+        text += ": " + "; ".join(f"{p.get('name')} {p.get('reason')}" for p in invalid)
+    return str(text)
+
+
+class Gateway:
+    """What vcall asks of Vonage's Applications, Numbers and Users APIs, live or sandbox.
+
+    Returns plain dicts (the SDK's models dumped); raises :mod:`vcall._errors`.
+    """
+
+    def __init__(
+        self,
+        mode: Mode,
+        credentials: Credentials,
+        api_host: str = LIVE_API_HOST,
+        rest_host: str = LIVE_REST_HOST,
+    ) -> None:
+        from vonage import Auth, HttpClientOptions, Vonage
+
+        self.mode = mode
+        self.credentials = credentials
+        self.api_host, self.rest_host = api_host, rest_host
+        self._options = HttpClientOptions(api_host=api_host, rest_host=rest_host, timeout=TIMEOUT)
+        with self._translated("basic"):
+            self._client = Vonage(
+                Auth(api_key=credentials.api_key, api_secret=credentials.api_secret),
+                self._options,
+            )
+        self._app_clients: dict[str, Any] = {}
+
+    # -- errors ----------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _translated(self, auth: Literal["basic", "jwt"]) -> Iterator[None]:
+        """SDK and transport errors → one-line :mod:`vcall._errors` (chained)."""
+        import requests
+        from pydantic import ValidationError
+        from vonage_http_client import errors as http
+        from vonage_numbers import NumbersError
+        from vonage_utils.errors import VonageError
+
+        where = "the vcall sandbox" if self.mode == "sandbox" else "Vonage"
+        try:
+            yield
+        except (http.AuthenticationError, http.ForbiddenError) as exc:
+            status = exc.response.status_code
+            if auth == "jwt":
+                raise AuthError(
+                    f"{where} refused the application's JWT ({status}: {_detail(exc.response)}); "
+                    "check VONAGE_PRIVATE_KEY / .vcall/private.key belongs to the application"
+                ) from exc
+            raise AuthError(
+                f"{where} refused the credentials ({status}); "
+                "check VONAGE_API_KEY / VONAGE_API_SECRET"
+            ) from exc
+        except http.NotFoundError as exc:
+            raise NotFound(f"{where}: not found ({_detail(exc.response)})") from exc
+        except http.RateLimitedError as exc:
+            raise RateLimited(
+                f"{where} is rate-limiting requests (429); wait a minute and run again"
+            ) from exc
+        except http.HttpRequestError as exc:
+            raise UpstreamError(
+                f"{where} answered {exc.response.status_code} to "
+                f"{exc.response.request.method} {exc.response.request.path_url}: "
+                f"{_detail(exc.response)}"
+            ) from exc
+        except NumbersError as exc:
+            raise UpstreamError(f"{where}: {exc}") from exc
+        except requests.exceptions.SSLError as exc:
+            raise UpstreamError(
+                f"TLS with {self.api_host} failed ({exc.__class__.__name__}); "
+                + (
+                    "run `vcall sandbox reset --all` to issue a new sandbox certificate"
+                    if self.mode == "sandbox"
+                    else "check the system's CA certificates and any HTTPS proxy"
+                )
+            ) from exc
+        except requests.exceptions.Timeout as exc:
+            raise UpstreamError(f"{where} did not answer within {TIMEOUT} s") from exc
+        except requests.exceptions.ConnectionError as exc:
+            raise UpstreamError(
+                f"cannot reach {self.api_host} / {self.rest_host}: check the network "
+                "connection (and HTTPS_PROXY)"
+            ) from exc
+        except ValidationError as exc:
+            raise UpstreamError(f"{where} answered something unexpected: {exc}") from exc
+        except VonageError as exc:  # the SDK refusing our own input (e.g. a bad key)
+            raise ConfigError(f"the Vonage SDK refused the request: {exc}") from exc
+
+    def _for_app(self, application_id: str, private_key: str) -> Any:
+        """An SDK client authenticating with the application's JWT (Users API)."""
+        from vonage import Auth, Vonage
+
+        key = (application_id, private_key)
+        if key not in self._app_clients:
+            with self._translated("jwt"):
+                self._app_clients[key] = Vonage(
+                    Auth(application_id=application_id, private_key=private_key), self._options
+                )
+        return self._app_clients[key]
+
+    # -- applications ----------------------------------------------------------------------
+
+    def get_application(self, application_id: str) -> dict[str, Any] | None:
+        """The application, or None when it does not exist."""
+        from vonage_http_client.errors import NotFoundError
+
+        with self._translated("basic"):
+            try:
+                return self._client.application.get_application(application_id).model_dump(
+                    exclude_none=True
+                )
+            except NotFoundError:
+                return None
+
+    def find_applications(self, name: str) -> list[dict[str, Any]]:
+        """Every application called ``name`` (pages through the whole list)."""
+        from vonage_application import ListApplicationsFilter
+
+        found: list[dict[str, Any]] = []
+        page: int | None = 1
+        with self._translated("basic"):
+            while page is not None:
+                apps, page = self._client.application.list_applications(
+                    ListApplicationsFilter(page_size=100, page=page)
+                )
+                found.extend(a.model_dump(exclude_none=True) for a in apps if a.name == name)
+        return found
+
+    @staticmethod
+    def _config(name: str, hooks: Webhooks, public_key: str | None) -> Any:
+        from vonage_application import ApplicationConfig
+        from vonage_application.common import Capabilities, Keys, Voice, VoiceUrl, VoiceWebhooks
+
+        # No timeouts: the SDK can only send `connect_timeout`, a name Vonage's spec does not
+        # define; the defaults (connection 1000 ms, socket 5000/10000 ms) are what we want.
+        voice = Voice(
+            webhooks=VoiceWebhooks(
+                answer_url=VoiceUrl(address=hooks.answer_url, http_method="GET"),
+                event_url=VoiceUrl(address=hooks.event_url, http_method="POST"),
+                fallback_answer_url=VoiceUrl(address=hooks.fallback_url, http_method="GET"),
+            ),
+            signed_callbacks=True,
+        )
+        return ApplicationConfig(
+            name=name,
+            capabilities=Capabilities(voice=voice),
+            keys=Keys(public_key=public_key) if public_key else None,
+        )
+
+    def create_application(self, name: str, hooks: Webhooks) -> dict[str, Any]:
+        """A new voice application; Vonage generates the key pair and returns
+        ``keys.private_key`` in this answer only."""
+        with self._translated("basic"):
+            app = self._client.application.create_application(self._config(name, hooks, None))
+        return app.model_dump(exclude_none=True)
+
+    def update_application(
+        self, application_id: str, name: str, hooks: Webhooks, public_key: str | None = None
+    ) -> dict[str, Any]:
+        """Replace the application's name and webhooks (and its public key, if given)."""
+        with self._translated("basic"):
+            app = self._client.application.update_application(
+                application_id, self._config(name, hooks, public_key)
+            )
+        return app.model_dump(exclude_none=True)
+
+    def delete_application(self, application_id: str) -> bool:
+        """Delete the application; False when it was already gone."""
+        from vonage_http_client.errors import NotFoundError
+
+        with self._translated("basic"):
+            try:
+                self._client.application.delete_application(application_id)
+            except NotFoundError:
+                return False
+        return True
+
+    # -- numbers ---------------------------------------------------------------------------
+
+    def owned_numbers(self) -> list[dict[str, Any]]:
+        """Every number the account owns (``msisdn``, ``country``, ``type``, ``app_id``)."""
+        from vonage_numbers import ListOwnedNumbersFilter
+
+        found: list[dict[str, Any]] = []
+        index: int | None = 1
+        with self._translated("basic"):
+            while index is not None:
+                numbers, _, index = self._client.numbers.list_owned_numbers(
+                    ListOwnedNumbersFilter(size=100, index=index)
+                )
+                found.extend(n.model_dump(exclude_none=True) for n in numbers)
+        return found
+
+    def search_numbers(self, country: str) -> list[dict[str, Any]]:
+        """Voice numbers of ``country`` available to buy (``msisdn``, ``type``, ``cost``)."""
+        from vonage_numbers import SearchAvailableNumbersFilter
+
+        with self._translated("basic"):
+            numbers, _, _ = self._client.numbers.search_available_numbers(
+                SearchAvailableNumbersFilter(country=country, features="VOICE", size=10)
+            )
+        return [n.model_dump(exclude_none=True) for n in numbers]
+
+    def buy_number(self, country: str, msisdn: str) -> None:
+        """Buy ``msisdn`` (this costs money live)."""
+        from vonage_numbers import NumberParams
+
+        with self._translated("basic"):
+            self._client.numbers.buy_number(NumberParams(country=country, msisdn=msisdn))
+
+    def link_number(self, country: str, msisdn: str, application_id: str) -> None:
+        """Send the number's inbound calls to the application."""
+        from vonage_numbers import UpdateNumberParams
+
+        with self._translated("basic"):
+            self._client.numbers.update_number(
+                UpdateNumberParams(country=country, msisdn=msisdn, app_id=application_id)
+            )
+
+    def unlink_number(self, country: str, msisdn: str) -> None:
+        """Detach the number from any application (``app_id`` set to empty)."""
+        from vonage_numbers import UpdateNumberParams
+
+        with self._translated("basic"):
+            self._client.numbers.update_number(
+                UpdateNumberParams(country=country, msisdn=msisdn, app_id="")
+            )
+
+    # -- users (JWT of the application) ----------------------------------------------------
+
+    def find_users(self, application_id: str, private_key: str, name: str) -> list[dict[str, Any]]:
+        """The application's users called ``name``."""
+        from vonage_users import ListUsersFilter
+
+        client = self._for_app(application_id, private_key)
+        with self._translated("jwt"):
+            users, _ = client.users.list_users(ListUsersFilter(name=name, page_size=100))
+        return [u.model_dump(exclude_none=True) for u in users if u.name == name]
+
+    def create_user(self, application_id: str, private_key: str, name: str) -> dict[str, Any]:
+        """A new user of the application (display name = name)."""
+        from vonage_users import User
+
+        client = self._for_app(application_id, private_key)
+        with self._translated("jwt"):
+            user = client.users.create_user(User(name=name, display_name=name))
+        return user.model_dump(exclude_none=True)
+
+    def delete_user(self, application_id: str, private_key: str, user_id: str) -> bool:
+        """Delete the user; False when it was already gone."""
+        from vonage_http_client.errors import NotFoundError
+
+        client = self._for_app(application_id, private_key)
+        with self._translated("jwt"):
+            try:
+                client.users.delete_user(user_id)
+            except NotFoundError:
+                return False
+        return True
+
+
+@contextlib.contextmanager
+def _trusting(ca_cert: Path) -> Iterator[None]:
+    """Make ``requests`` trust ``ca_cert`` and go direct to loopback while the block runs."""
+    saved = {k: os.environ.get(k) for k in ("REQUESTS_CA_BUNDLE", "NO_PROXY", "no_proxy")}
+    os.environ["REQUESTS_CA_BUNDLE"] = str(ca_cert)
+    # An HTTPS_PROXY must not swallow the loopback sandbox.
+    bypass = ",".join(filter(None, [saved["NO_PROXY"] or saved["no_proxy"], "127.0.0.1,localhost"]))
+    os.environ["NO_PROXY"] = os.environ["no_proxy"] = bypass
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def sandbox_credentials(settings: Settings, account: Any) -> Credentials:
+    """Sandbox mode: a key or secret given as a flag, in the environment or ``.env`` is used
+    as given (so a wrong one fails as it would live); otherwise the sandbox account's."""
+
+    def pick(name: str) -> str:
+        given = getattr(settings, name)
+        if given and settings.sources.get(name) != "state":
+            return given
+        return getattr(account, name)
+
+    return Credentials(pick("api_key"), pick("api_secret"), account.signature_secret)
+
+
+def live_credentials(settings: Settings) -> Credentials:
+    """Live mode: the account key and secret, from flags, environment, ``.env`` or state."""
+    if not (settings.api_key and settings.api_secret):
+        raise ConfigError(
+            "no Vonage credentials: set VONAGE_API_KEY and VONAGE_API_SECRET (or put them in "
+            ".env), or try the embedded sandbox with --sandbox"
+        )
+    return Credentials(settings.api_key, settings.api_secret, settings.signature_secret)
+
+
+@contextlib.contextmanager
+def connect(mode: Mode, settings: Settings) -> Iterator[Gateway]:
+    """A gateway to Vonage (``live``) or to the embedded sandbox, started for the block."""
+    if mode == "live":
+        yield Gateway("live", live_credentials(settings))
+        return
+    from vcall.sandbox.server import in_background
+    from vcall.sandbox.state import SandboxState
+
+    sandbox = SandboxState.open(settings.paths)
+    with in_background(sandbox) as endpoint, _trusting(endpoint.ca_cert):
+        credentials = sandbox_credentials(settings, sandbox.account)
+        yield Gateway("sandbox", credentials, endpoint.host, endpoint.host)

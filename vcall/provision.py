@@ -1,0 +1,416 @@
+"""Provisioning: find-or-create the application, link the number, find-or-create the user;
+and the reverse. Idempotent: a second run with the same options only reads.
+
+The service talks to Vonage only through :class:`vcall.gateway.Gateway`, so the same code
+provisions live and in the sandbox. Progress is reported through a ``step`` callback (the CLI
+shows a spinner per step); the service itself prints nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from vcall import state as state_file
+from vcall._errors import ConfigError, NotFound
+from vcall._files import write_private
+from vcall.config import Paths, Settings, load_settings
+from vcall.gateway import Gateway, Mode, Webhooks, connect
+
+DEFAULT_NAME = "vcall"
+#: Where ``vcall serve`` listens by default: the sandbox's default public URL.
+DEFAULT_LOCAL_URL = "http://127.0.0.1:3000"
+#: State keys ``vcall setup`` owns (others' keys in state.json are left alone).
+SETUP_KEYS = (
+    "mode",
+    "application_id",
+    "application_name",
+    "private_key",
+    "number",
+    "user_name",
+    "user_id",
+    "public_url",
+    "answer_url",
+    "event_url",
+    "fallback_url",
+    "api_key",
+    "api_secret",
+    "signature_secret",
+)
+
+#: ``step(title)`` → a context manager around the step yielding ``done(outcome)``.
+Step = Callable[[str], AbstractContextManager[Callable[[str], None]]]
+#: ``confirm(offer)`` → whether to buy the offered number.
+Confirm = Callable[[dict[str, Any]], bool]
+
+
+@contextlib.contextmanager
+def quiet_step(title: str) -> Iterator[Callable[[str], None]]:
+    """A ``step`` that reports nothing."""
+    yield lambda outcome: None
+
+
+@dataclass(frozen=True)
+class SetupOptions:
+    """What ``vcall setup`` was asked for."""
+
+    public_url: str
+    name: str = DEFAULT_NAME
+    user: str = "Alice"
+    number: str | None = None  # E.164 digits (see vcall.phone.normalise)
+    buy_country: str | None = None
+    force: bool = False
+
+
+@dataclass
+class SetupResult:
+    """What was provisioned, and what each step did (``created``, ``found``, ``updated``…)."""
+
+    mode: str
+    application_id: str
+    application_name: str
+    private_key: str
+    number: str
+    user_name: str
+    user_id: str
+    public_url: str
+    answer_url: str
+    event_url: str
+    fallback_url: str
+    actions: dict[str, str] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        """Everything, for ``--json``."""
+        return asdict(self)
+
+
+def _key_matches(private_pem: str | None, public_pem: str | None) -> bool:
+    from vcall import tokens
+
+    if not private_pem or not public_pem:
+        return False
+    try:
+        mine = tokens.public_key_pem(private_pem)
+    except ValueError:
+        return False
+    return mine.split() == public_pem.split()  # PEM line breaks may differ
+
+
+class Provisioner:
+    """Sets up and tears down the demo's Vonage resources through a gateway."""
+
+    def __init__(
+        self,
+        gateway: Gateway,
+        paths: Paths,
+        *,
+        step: Step = quiet_step,
+        confirm: Confirm = lambda offer: False,
+    ) -> None:
+        self.gateway = gateway
+        self.paths = paths
+        self.step = step
+        self.confirm = confirm
+
+    # -- setup -----------------------------------------------------------------------------
+
+    def setup(
+        self,
+        options: SetupOptions,
+        *,
+        application_id: str | None = None,
+        private_key: str | None = None,
+    ) -> SetupResult:
+        """Provision everything; ``application_id``/``private_key`` (PEM) are the ones
+        already configured (flags → env → .env → state), if any."""
+        saved = state_file.load(self.paths)
+        hooks = Webhooks.for_public_url(options.public_url)
+        actions: dict[str, str] = {}
+
+        with self.step("Application") as done:
+            app, key, actions["application"] = self._application(
+                options.name, hooks, application_id, private_key
+            )
+            done(f"{actions['application']} {app['id']}")
+        with self.step("Number") as done:
+            number, actions["number"] = self._number(options, app["id"], saved)
+            done(f"{actions['number']} {number}")
+        with self.step(f"User {options.user}") as done:
+            user_id, actions["user"] = self._user(app["id"], key, options.user)
+            done(f"{actions['user']} {user_id}")
+
+        result = SetupResult(
+            mode=self.gateway.mode,
+            application_id=app["id"],
+            application_name=app["name"],
+            private_key=str(self.paths.private_key),
+            number=number,
+            user_name=options.user,
+            user_id=user_id,
+            public_url=options.public_url,
+            answer_url=hooks.answer_url,
+            event_url=hooks.event_url,
+            fallback_url=hooks.fallback_url,
+            actions=actions,
+        )
+        self._save(saved, result)
+        return result
+
+    def _write_key(self, private_pem: str) -> None:
+        # The key exists nowhere else: it goes to disk before anything else happens.
+        write_private(self.paths.private_key, private_pem)
+
+    def _application(
+        self,
+        name: str,
+        hooks: Webhooks,
+        application_id: str | None,
+        private_key: str | None,
+    ) -> tuple[dict[str, Any], str, str]:
+        """The application, the PKCS#8 key that signs for it, and what was done.
+
+        ``private_key`` is a key configured outside the state file (flag, env, .env); else
+        ``.vcall/private.key`` is used. A key that does not match the application's public key
+        is replaced by a new pair (the public half sent with the update), written first.
+        """
+        from vcall import tokens
+
+        app = self.gateway.get_application(application_id) if application_id else None
+        if app is None:
+            found = self.gateway.find_applications(name)
+            app = found[0] if found else None
+        if app is None:
+            created = self.gateway.create_application(name, hooks)
+            key = tokens.load_private_key(created["keys"]["private_key"])
+            self._write_key(key)
+            return created, key, "created"
+
+        on_disk = self._saved_key()
+        key = tokens.load_private_key(private_key) if private_key else on_disk
+        new_public = None
+        if not _key_matches(key, (app.get("keys") or {}).get("public_key")):
+            # Our copy of the key is missing or not this application's: give it a new one.
+            key, new_public = tokens.new_key_pair()
+        if key != on_disk:
+            self._write_key(key)  # .vcall/private.key is always the key that works
+        if new_public is None and Webhooks.of(app) == hooks and app["name"] == name:
+            return app, key, "found"
+        updated = self.gateway.update_application(app["id"], name, hooks, new_public)
+        return updated, key, "updated key" if new_public else "updated webhooks"
+
+    def _saved_key(self) -> str | None:
+        from vcall import tokens
+
+        if not self.paths.private_key.is_file():
+            return None
+        try:
+            return tokens.load_private_key(str(self.paths.private_key))
+        except ConfigError:
+            return None
+
+    def _number(self, options: SetupOptions, app_id: str, saved: dict[str, Any]) -> tuple[str, str]:
+        """Link a number to the application; returns it and what was done."""
+        if options.buy_country:
+            return self._buy(options.buy_country, app_id), "bought and linked"
+        owned = self.gateway.owned_numbers()
+        wanted = options.number
+        if wanted is None and saved.get("mode") == self.gateway.mode:
+            wanted = saved.get("number")
+        if wanted is None:
+            wanted = self._pick(owned, app_id)
+        record = next((n for n in owned if n.get("msisdn") == wanted), None)
+        if record is None:
+            mine = ", ".join(n["msisdn"] for n in owned) or "none"
+            raise NotFound(
+                f"number {wanted} is not on this account (it owns: {mine}); pass one of them "
+                "with --number, or buy one with --buy COUNTRY"
+            )
+        linked = record.get("app_id")
+        if linked == app_id:
+            return wanted, "found"
+        if linked and not options.force:
+            raise ConfigError(
+                f"number {wanted} is linked to another application ({linked}); "
+                "pass --force to move it to this one"
+            )
+        self.gateway.link_number(record["country"], wanted, app_id)
+        return wanted, "moved" if linked else "linked"
+
+    @staticmethod
+    def _pick(owned: list[dict[str, Any]], app_id: str) -> str:
+        for candidate in owned:
+            if candidate.get("app_id") == app_id:
+                return candidate["msisdn"]
+        for candidate in owned:
+            if not candidate.get("app_id") and "VOICE" in candidate.get("features", ["VOICE"]):
+                return candidate["msisdn"]
+        raise ConfigError(
+            "this account has no free voice number: pass --number, or buy one with --buy COUNTRY"
+        )
+
+    def _buy(self, country: str, app_id: str) -> str:
+        offers = self.gateway.search_numbers(country.upper())
+        if not offers:
+            raise NotFound(f"no voice numbers available in {country.upper()}")
+        offer = offers[0]
+        if not self.confirm(offer):
+            raise ConfigError("no number bought; run again with --yes to buy it")
+        self.gateway.buy_number(offer["country"], offer["msisdn"])
+        self.gateway.link_number(offer["country"], offer["msisdn"], app_id)
+        return offer["msisdn"]
+
+    def _user(self, app_id: str, key: str, name: str) -> tuple[str, str]:
+        found = self.gateway.find_users(app_id, key, name)
+        if found:
+            return found[0]["id"], "found"
+        return self.gateway.create_user(app_id, key, name)["id"], "created"
+
+    def _save(self, saved: dict[str, Any], result: SetupResult) -> None:
+        data = {k: v for k, v in saved.items() if k not in SETUP_KEYS}
+        data.update({k: v for k, v in result.as_json().items() if k != "actions"})
+        if self.gateway.mode == "sandbox":
+            # Later commands (token, serve) find the sandbox account through state.json.
+            creds = self.gateway.credentials
+            data.update(
+                api_key=creds.api_key,
+                api_secret=creds.api_secret,
+                signature_secret=creds.signature_secret,
+            )
+        state_file.save(self.paths, data)
+
+    # -- teardown --------------------------------------------------------------------------
+
+    def teardown(self, saved: dict[str, Any], *, purge: bool = False) -> list[str]:
+        """Unlink the number, delete the user and the application, forget the state.
+
+        Returns what was done, one line each; safe to run again (nothing left → ``[]``).
+        """
+        done: list[str] = []
+        app_id = saved.get("application_id")
+        if app_id:
+            number = saved.get("number")
+            if number:
+                with self.step("Number") as report:
+                    record = next(
+                        (n for n in self.gateway.owned_numbers() if n.get("msisdn") == number),
+                        None,
+                    )
+                    if record and record.get("app_id") == app_id:
+                        self.gateway.unlink_number(record["country"], number)
+                        done.append(f"unlinked {number}")
+                    report("unlinked" if done else "not linked")
+            key = self._saved_key()
+            user_id = saved.get("user_id")
+            if user_id and key and self.gateway.get_application(app_id) is not None:
+                with self.step("User") as report:
+                    gone = self.gateway.delete_user(app_id, key, user_id)
+                    if gone:
+                        done.append(f"deleted user {user_id}")
+                    report("deleted" if gone else "already gone")
+            with self.step("Application") as report:
+                gone = self.gateway.delete_application(app_id)
+                if gone:
+                    done.append(f"deleted application {app_id}")
+                report("deleted" if gone else "already gone")
+        return done + self.local_cleanup(self.paths, purge)
+
+    @staticmethod
+    def local_cleanup(paths: Paths, purge: bool) -> list[str]:
+        """Remove the state and private key (and with ``purge`` the events database)."""
+        done = []
+        targets = [paths.state, paths.private_key]
+        if purge:
+            targets += sorted(paths.home.glob(paths.events_db.name + "*"))
+        for path in targets:
+            if path.exists():
+                path.unlink()
+                done.append(f"removed {path}")
+        return done
+
+
+def resolve_mode(flag: Mode | None, settings: Settings) -> Mode:
+    """``--live``/``--sandbox`` if given; else live when an API key is configured outside the
+    state file (flag, environment, .env), sandbox otherwise."""
+    if flag is not None:
+        return flag
+    return "live" if settings.has_live_credentials else "sandbox"
+
+
+def resolve_public_url(flag: str | None, mode: Mode, paths: Paths) -> str:
+    """Where Vonage should send webhooks: ``--public-url``, else the last setup's (same
+    mode), else (sandbox) the running ``vcall serve`` or :data:`DEFAULT_LOCAL_URL`."""
+    from urllib.parse import urlsplit
+
+    from vcall import runtime
+
+    saved = state_file.load(paths)
+    url = flag or (saved.get("public_url") if saved.get("mode") == mode else None)
+    if url is None and mode == "sandbox":
+        try:
+            url = runtime.find(paths).url
+        except ConfigError:
+            url = DEFAULT_LOCAL_URL
+    if url is None:
+        raise ConfigError(
+            "live setup needs --public-url: a URL Vonage can reach that leads to `vcall serve` "
+            "(e.g. an ngrok or cloudflared tunnel to http://127.0.0.1:3000)"
+        )
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"--public-url {url!r} must be an http(s) URL, e.g. https://example.com")
+    if mode == "live" and parts.hostname in ("127.0.0.1", "localhost", "::1", "0.0.0.0"):
+        raise ConfigError(
+            f"Vonage cannot reach {url} (it is this machine's loopback); give --public-url "
+            "a public address, e.g. a tunnel to vcall serve"
+        )
+    return url.rstrip("/")
+
+
+def run_setup(
+    *,
+    mode: Mode | None = None,
+    public_url: str | None = None,
+    step: Step = quiet_step,
+    confirm: Confirm = lambda offer: False,
+    **choices: Any,
+) -> SetupResult:
+    """``vcall setup``: resolve mode, URL and credentials, then provision.
+
+    ``choices`` are the other :class:`SetupOptions` fields (``name``, ``user``, ``number``,
+    ``buy_country``, ``force``).
+    """
+    paths = Paths.default()
+    settings = load_settings(paths)
+    chosen = resolve_mode(mode, settings)
+    options = SetupOptions(public_url=resolve_public_url(public_url, chosen, paths), **choices)
+    saved = state_file.load(paths)
+    same_mode = saved.get("mode") == chosen
+
+    def configured(name: str) -> str | None:
+        # A value remembered from a setup in the other mode names nothing here.
+        source = settings.sources.get(name)
+        if source == "state" and (name == "private_key" or not same_mode):
+            return None
+        return getattr(settings, name)
+
+    with connect(chosen, settings) as gateway:
+        return Provisioner(gateway, paths, step=step, confirm=confirm).setup(
+            options,
+            application_id=configured("application_id"),
+            private_key=configured("private_key"),
+        )
+
+
+def run_teardown(*, purge: bool = False, step: Step = quiet_step) -> list[str]:
+    """``vcall teardown``: undo what the saved state says setup did (nothing saved: only
+    the local files, and ``--purge`` the events database)."""
+    paths = Paths.default()
+    saved = state_file.load(paths)
+    if not saved.get("application_id"):
+        return Provisioner.local_cleanup(paths, purge)
+    settings = load_settings(paths)
+    with connect(saved.get("mode", "sandbox"), settings) as gateway:
+        return Provisioner(gateway, paths, step=step).teardown(saved, purge=purge)
