@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,8 +96,13 @@ def sandbox(isolated: Path, app_key: str) -> Sandbox:
 
 @pytest.fixture
 def sandbox_options(sandbox: Sandbox, tmp_path: Path) -> ServeOptions:
+    """As `vcall serve` runs in sandbox mode: webhooks verified with the account's secret."""
     return ServeOptions(
-        store_path=tmp_path / "events.db", quiet=True, sandbox=True, paths=sandbox.paths
+        store_path=tmp_path / "events.db",
+        quiet=True,
+        sandbox=True,
+        paths=sandbox.paths,
+        signature_secret=sandbox.state.account.signature_secret,
     )
 
 
@@ -110,5 +114,9 @@ async def platform_server(aiohttp_server, sandbox: Sandbox, sandbox_options: Ser
     return server
 
 
-def stored(raw: bytes) -> dict[str, Any]:
-    return json.loads(raw)
+@pytest.fixture
+async def api(aiohttp_client, platform_server, sandbox_options: ServeOptions):
+    """An HTTP client for the server, sending the page key as a program would."""
+    client = await aiohttp_client(platform_server)
+    client.session.headers["Authorization"] = f"Bearer {sandbox_options.page_key}"
+    return client

@@ -180,7 +180,8 @@ class Call:
                 for leg in legs
             ],
             "errors": list(self.errors),
-            "webhooks": [asdict(d) for d in self.hooks.deliveries],
+            # Each request for the NCCO (answer URL, retries, fallback), and how it went.
+            "answer_requests": [asdict(d) for d in self.hooks.deliveries if d.kind != "event"],
         }
 
     # -- the call -------------------------------------------------------------------------
