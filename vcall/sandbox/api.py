@@ -33,10 +33,10 @@ logger = logging.getLogger("vcall.sandbox")
 
 STATE = web.AppKey("sandbox_state", SandboxState)
 #: Per-request notes for the request log (e.g. which timeout spelling a body used).
-NOTES = "sandbox_notes"
+NOTES = web.RequestKey("sandbox_notes", list)
 #: The application id a Users API request's JWT was issued for.
-APP_ID = "sandbox_app_id"
-_PARAMS = "sandbox_params"
+APP_ID = web.RequestKey("sandbox_app_id", str)
+_PARAMS = web.RequestKey("sandbox_params", dict)
 
 ERRORS_DOC = "https://developer.nexmo.com/api-errors"
 

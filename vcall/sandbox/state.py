@@ -180,6 +180,10 @@ class SandboxState:
             finally:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
+    def _write(self, doc: dict[str, Any]) -> None:
+        # Keys keep insertion order: listings are oldest first, as Vonage's are.
+        write_private(self.db_path, json.dumps(doc, indent=1) + "\n")
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[dict[str, Any]]:
         """Read-modify-write under an exclusive lock; the document is saved if changed.
@@ -194,7 +198,7 @@ class SandboxState:
             before = copy.deepcopy(doc)
             yield doc
             if created or doc != before:
-                write_private(self.db_path, json.dumps(doc, indent=1, sort_keys=True) + "\n")
+                self._write(doc)
             self._doc, self._stamp = doc, self._stat()
 
     def reset(self, *, numbers: Sequence[str] | None = None, everything: bool = False) -> None:
@@ -212,7 +216,7 @@ class SandboxState:
                     (self.folder / name).unlink(missing_ok=True)
             old = None if everything else (self._read() or {}).get("account")
             doc = self._fresh_doc(old)
-            write_private(self.db_path, json.dumps(doc, indent=1, sort_keys=True) + "\n")
+            self._write(doc)
             self._doc, self._stamp = doc, self._stat()
             self.log_path.unlink(missing_ok=True)
 
