@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from vcall.cli import demo, sandbox, serve, setup, teardown, token
+from vcall.cli import call, demo, sandbox, serve, setup, teardown, token
 
 app = typer.Typer(
     name="vcall",
@@ -17,6 +17,7 @@ app = typer.Typer(
 )
 app.command("demo")(demo.demo)
 app.command("serve")(serve.serve)
+app.command("call")(call.call)
 app.command("token")(token.token)
 app.command("setup")(setup.setup)
 app.command("teardown")(teardown.teardown)

@@ -23,14 +23,14 @@ import asyncio
 import logging
 import uuid
 from collections import OrderedDict
-from dataclasses import asdict, dataclass
-from enum import StrEnum
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from vcall import state as state_file
 from vcall._errors import ConfigError
 from vcall.sandbox.platform_events import Leg, error_event
 from vcall.sandbox.platform_hooks import Route, Webhook, WebhookFailed, Webhooks, resolve_route
+from vcall.sandbox.platform_request import CONNECT_LIMIT, CallRequest, Outcome
 from vcall.sandbox.rtc import Device, Ring, RtcHub, StandIn
 
 if TYPE_CHECKING:
@@ -41,84 +41,16 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("vcall.sandbox.platform")
 
-#: The seed call's caller.
-DEFAULT_CALLER = "441234567890"
 #: Speech rate of the simulated text-to-speech (about 15 characters a second).
 TALK_SECONDS_PER_CHAR = 0.065
-#: Vonage's defaults for ``connect``: ring for 60 s, a connected leg lasts at most 2 h.
+#: Vonage's default ``connect`` timeout: ring for 60 s.
 RING_TIMEOUT = 60.0
-CONNECT_LIMIT = 7200.0
 #: A stand-in that answers keeps the line this long unless told otherwise.
 STAND_IN_HOLD = 5.0
 #: Ended calls kept for ``GET /sandbox/calls/{id}``.
 KEEP_CALLS = 1000
 #: NCCO actions Vonage knows but the sandbox does not simulate (reported, then skipped).
 NOT_SIMULATED = frozenset({"record", "conversation", "stream", "input", "notify"})
-
-
-class Outcome(StrEnum):
-    """How the app leg ends; what a stand-in user plays."""
-
-    answered = "answered"
-    rejected = "rejected"
-    timeout = "timeout"
-    cancelled = "cancelled"
-    busy = "busy"
-    failed = "failed"
-
-
-@dataclass(frozen=True)
-class CallRequest:
-    """A simulated phone call, like ``stripe trigger``: who calls, and how it should go.
-
-    With ``outcome`` None the call rings the user's open pages and a person decides;
-    otherwise a headless stand-in plays ``outcome``. Times are in seconds.
-    """
-
-    from_: str = DEFAULT_CALLER
-    to: str | None = None  # None: the number `vcall setup` linked
-    outcome: Outcome | None = None
-    talk_for: float | None = None  # each talk action; None: in proportion to its text
-    answer_after: float = 2.0  # stand-in: ringing before it acts
-    hold: float | None = None  # answered call's length (stand-in; caller when a page answers)
-    ring_timeout: float | None = None  # None: the connect action's timeout (default 60)
-    cancel_after: float | None = None  # caller hangs up if nobody answered by then
-
-    @classmethod
-    def from_json(cls, data: Any) -> CallRequest:
-        """Validate ``POST /sandbox/calls`` input; raises ConfigError with the reason."""
-        if not isinstance(data, dict):
-            raise ConfigError("the call must be a JSON object")
-        unknown = set(data) - {f.replace("from_", "from") for f in cls.__dataclass_fields__}
-        if unknown:
-            raise ConfigError(f"unknown field(s): {', '.join(sorted(unknown))}")
-        caller = data.get("from", DEFAULT_CALLER)
-        if not isinstance(caller, str) or not caller.strip():
-            raise ConfigError("'from' must be a non-empty string")
-        to = data.get("to")
-        if to is not None:
-            from vcall.phone import normalise
-
-            to = normalise(str(to))
-        outcome = data.get("outcome")
-        if outcome is not None and outcome not in Outcome.__members__:
-            raise ConfigError(f"'outcome' must be one of {', '.join(Outcome)}")
-        times = {}
-        for name in ("talk_for", "answer_after", "hold", "ring_timeout", "cancel_after"):
-            value = data.get(name)
-            if value is None:
-                continue
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise ConfigError(f"'{name}' must be a number of seconds ≥ 0")
-            if value > CONNECT_LIMIT:
-                raise ConfigError(f"'{name}' must be at most {CONNECT_LIMIT:.0f} seconds")
-            times[name] = float(value)
-        return cls(
-            from_=caller.strip(),
-            to=to,
-            outcome=Outcome(outcome) if outcome is not None else None,
-            **times,
-        )
 
 
 class Call:

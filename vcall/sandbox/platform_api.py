@@ -1,6 +1,6 @@
 """The sandbox platform inside ``vcall serve``: ``/sandbox/calls`` and the page socket.
 
-``POST /sandbox/calls`` places a simulated call (body: :class:`~.platform.CallRequest`
+``POST /sandbox/calls`` places a simulated call (body: :class:`~.platform_request.CallRequest`
 fields, ``from`` for the caller) and answers 201 with the call's summary;
 ``GET /sandbox/calls/{conversation_uuid}?wait=S`` answers once the call has ended or ``S``
 seconds (at most 60) have passed, whichever is first. ``GET /sandbox/rtc`` is the page's
@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from vcall._errors import ConfigError, VcallError
-from vcall.sandbox.platform import CallRequest, Platform
+from vcall.sandbox.platform import Platform
+from vcall.sandbox.platform_request import CallRequest
 from vcall.sandbox.rtc import RtcHub
 
 if TYPE_CHECKING:

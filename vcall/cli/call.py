@@ -1,0 +1,153 @@
+"""``vcall call``: place a simulated phone call on the local sandbox (like ``stripe trigger``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from vcall.cli._common import handles_errors
+from vcall.sandbox.platform_request import DEFAULT_CALLER, Outcome
+
+
+@handles_errors
+def call(
+    from_: Annotated[str, typer.Option("--from", help="The caller's number.")] = DEFAULT_CALLER,
+    to: Annotated[
+        str | None,
+        typer.Option(
+            help="The number called [default: the one vcall setup linked].", show_default=False
+        ),
+    ] = None,
+    outcome: Annotated[
+        Outcome | None,
+        typer.Option(
+            help="Let a headless stand-in for the user play this outcome instead of ringing "
+            "the page(s) for a person to answer.",
+            show_default=False,
+        ),
+    ] = None,
+    talk_for: Annotated[
+        float | None,
+        typer.Option(
+            min=0,
+            max=7200,
+            help="Seconds each talk action takes [default: in proportion to its text].",
+        ),
+    ] = None,
+    answer_after: Annotated[
+        float,
+        typer.Option(min=0, max=7200, help="Seconds the stand-in lets it ring before it acts."),
+    ] = 2.0,
+    hold: Annotated[
+        float | None,
+        typer.Option(
+            min=0,
+            max=7200,
+            help="Seconds an answered call lasts before it is hung up (by the stand-in; by the "
+            "caller when a page answered) [default: stand-in 5; page: until it hangs up].",
+            show_default=False,
+        ),
+    ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            min=0,
+            max=7200,
+            help="Seconds to ring before giving up (timeout) [default: the NCCO's, 60].",
+            show_default=False,
+        ),
+    ] = None,
+    cancel_after: Annotated[
+        float | None,
+        typer.Option(
+            min=0,
+            max=7200,
+            help="The caller hangs up if nobody answered within this many seconds (cancelled) "
+            "[default: --answer-after with --outcome cancelled].",
+            show_default=False,
+        ),
+    ] = None,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print the call's summary as JSON.")
+    ] = False,
+    no_wait: Annotated[
+        bool,
+        typer.Option("--no-wait", help="Return once the call is placed; don't wait for its end."),
+    ] = False,
+) -> None:
+    """Call the sandbox number: the running vcall serve plays the platform's part.
+
+    Without --outcome the call rings the page (open the URL vcall serve printed) and waits
+    for a person; with --outcome a headless stand-in plays it, for scripts and CI. Prints
+    the conversation id, the outcome and each leg's final status and duration.
+    """
+    import asyncio
+    import json
+
+    from vcall import runtime
+    from vcall.config import Paths
+    from vcall.sandbox.platform_client import place_call
+
+    if outcome is Outcome.cancelled and cancel_after is None:
+        cancel_after = answer_after
+    body: dict[str, Any] = {
+        "from": from_,
+        "to": to,
+        "outcome": outcome.value if outcome else None,
+        "talk_for": talk_for,
+        "answer_after": answer_after,
+        "hold": hold,
+        "ring_timeout": timeout,
+        "cancel_after": cancel_after,
+    }
+    server = runtime.find(Paths.default())
+
+    def placed(summary: dict[str, Any]) -> None:
+        if not json_out:
+            who = f"a stand-in playing '{outcome.value}'" if outcome else "the page"
+            typer.echo(
+                f"Calling {summary['to']} from {summary['from']}: {who} takes it …", err=True
+            )
+
+    summary = asyncio.run(
+        place_call(
+            server,
+            {k: v for k, v in body.items() if v is not None},
+            wait=not no_wait,
+            on_placed=placed,
+        )
+    )
+    if json_out:
+        typer.echo(json.dumps(summary, indent=2))
+    else:
+        _render(summary)
+
+
+def _render(summary: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from vcall.web.log import status_style
+
+    console = Console(highlight=False)
+    console.print(f"conversation [bold]{summary['conversation_uuid']}[/]")
+    if not summary["ended"]:
+        console.print("placed; not waiting for it to end (--no-wait)")
+        return
+    outcome = summary["outcome"]
+    console.print(f"outcome      [{status_style(outcome)}]{outcome}[/]")
+    table = Table("leg", "direction", "from", "to", "status", "duration")
+    for leg in summary["legs"]:
+        style = status_style(leg["status"])
+        table.add_row(
+            leg["uuid"],
+            leg["direction"],
+            leg["from"],
+            leg["to"],
+            f"[{style}]{leg['status']}[/]",
+            f"{leg['duration']} s",
+        )
+    console.print(table)
+    for error in summary["errors"]:
+        console.print(f"[red]error:[/] {error}")

@@ -1,0 +1,64 @@
+"""Placing a simulated call on a running ``vcall serve`` (what ``vcall call`` does).
+
+The server is found through :mod:`vcall.runtime` (its URL and page key); the call goes to
+``POST /sandbox/calls`` with ``Authorization: Bearer <page key>``, then
+``GET /sandbox/calls/{id}?wait=…`` is repeated until the call has ended.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from vcall._errors import ConfigError, UpstreamError
+
+if TYPE_CHECKING:
+    from vcall.runtime import ServerInfo
+
+#: Seconds each status request may wait on the server (below its 60 s cap).
+POLL_WAIT = 30
+
+
+async def place_call(
+    server: ServerInfo,
+    call: dict[str, Any],
+    *,
+    wait: bool = True,
+    on_placed: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Place ``call`` (the ``/sandbox/calls`` fields) and, if ``wait``, wait for its end.
+
+    ``on_placed(summary)`` runs as soon as the server has accepted the call.
+    """
+    import aiohttp
+
+    headers = {"Authorization": f"Bearer {server.key}"}
+    try:
+        async with aiohttp.ClientSession(server.url, headers=headers) as http:
+            async with http.post("/sandbox/calls", json=call) as resp:
+                summary = await _answer(resp)
+            if on_placed is not None:
+                on_placed(summary)
+            path = f"/sandbox/calls/{summary['conversation_uuid']}"
+            while wait and not summary["ended"]:
+                async with http.get(path, params={"wait": str(POLL_WAIT)}) as resp:
+                    summary = await _answer(resp)
+            return summary
+    except aiohttp.ClientConnectionError as exc:
+        raise UpstreamError(
+            f"cannot reach vcall serve at {server.url} ({exc}); is it still running?"
+        ) from None
+
+
+async def _answer(resp: Any) -> dict[str, Any]:
+    """The JSON of a 2xx answer; the server's own message otherwise."""
+    try:
+        body = await resp.json(content_type=None)
+    except ValueError:
+        body = None
+    if resp.status < 300 and isinstance(body, dict):
+        return body
+    reason = body.get("error") if isinstance(body, dict) else None
+    if resp.status == 401:
+        reason = "vcall serve refused the page key; restart it or check VCALL_HOME"
+    raise ConfigError(reason or f"vcall serve answered HTTP {resp.status}")
