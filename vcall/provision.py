@@ -220,7 +220,7 @@ class Provisioner:
         if wanted is None and saved.get("mode") == self.gateway.mode:
             wanted = saved.get("number")
         if wanted is None:
-            wanted = self._pick(owned, app_id)
+            wanted = self._pick(owned, app_id, options.force)
         record = next((n for n in owned if n.get("msisdn") == wanted), None)
         if record is None:
             mine = ", ".join(n["msisdn"] for n in owned) or "none"
@@ -240,16 +240,24 @@ class Provisioner:
         return wanted, "moved" if linked else "linked"
 
     @staticmethod
-    def _pick(owned: list[dict[str, Any]], app_id: str) -> str:
-        for candidate in owned:
+    def _pick(owned: list[dict[str, Any]], app_id: str, force: bool) -> str:
+        """Ours, else a free voice number, else (``force``) one linked elsewhere."""
+        voice = [n for n in owned if "VOICE" in n.get("features", ["VOICE"])]
+        for candidate in voice:
             if candidate.get("app_id") == app_id:
                 return candidate["msisdn"]
-        for candidate in owned:
-            if not candidate.get("app_id") and "VOICE" in candidate.get("features", ["VOICE"]):
+        for candidate in voice:
+            if not candidate.get("app_id"):
                 return candidate["msisdn"]
-        raise ConfigError(
-            "this account has no free voice number: pass --number, or buy one with --buy COUNTRY"
-        )
+        if voice and force:
+            return voice[0]["msisdn"]
+        if voice:
+            taken = ", ".join(f"{n['msisdn']} ({n['app_id']})" for n in voice)
+            raise ConfigError(
+                f"every voice number of this account is linked to another application: {taken}; "
+                "pass --force to take one over, or buy one with --buy COUNTRY"
+            )
+        raise ConfigError("this account has no voice number: buy one with --buy COUNTRY")
 
     def _buy(self, country: str, app_id: str) -> str:
         offers = self.gateway.search_numbers(country.upper())
@@ -385,7 +393,6 @@ def run_setup(
     paths = Paths.default()
     settings = load_settings(paths)
     chosen = resolve_mode(mode, settings)
-    options = SetupOptions(public_url=resolve_public_url(public_url, chosen, paths), **choices)
     saved = state_file.load(paths)
     same_mode = saved.get("mode") == chosen
 
@@ -397,6 +404,7 @@ def run_setup(
         return getattr(settings, name)
 
     with connect(chosen, settings) as gateway:
+        options = SetupOptions(public_url=resolve_public_url(public_url, chosen, paths), **choices)
         return Provisioner(gateway, paths, step=step, confirm=confirm).setup(
             options,
             application_id=configured("application_id"),

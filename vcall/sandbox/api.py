@@ -223,6 +223,9 @@ async def _log(request: web.Request, handler: web.Handler) -> web.StreamResponse
             "notes": request[NOTES],
         }
     )
+    # One connection per request: no idle TLS connection outlives a call, so a sandbox run
+    # in-process (vcall setup) stops at once and cleanly.
+    response.force_close()
     return response
 
 
