@@ -121,10 +121,11 @@ def call(
     if json_out:
         typer.echo(json.dumps(summary, indent=2))
     else:
-        _render(summary)
+        render_summary(summary)
 
 
-def _render(summary: dict[str, Any]) -> None:
+def render_summary(summary: dict[str, Any]) -> None:
+    """The call's outcome and a table of its legs (also used by `vcall demo`)."""
     from rich.console import Console
     from rich.table import Table
 
@@ -136,17 +137,18 @@ def _render(summary: dict[str, Any]) -> None:
         console.print("placed; not waiting for it to end (--no-wait)")
         return
     outcome = summary["outcome"]
+    console.print(f"from {summary['from']} to {summary['to']}")
     console.print(f"outcome      [{status_style(outcome)}]{outcome}[/]")
-    table = Table("leg", "direction", "from", "to", "status", "duration")
+    table = Table("direction", "to", "status", "duration")
+    table.add_column("leg", overflow="fold")  # the full id, to match the events
     for leg in summary["legs"]:
         style = status_style(leg["status"])
         table.add_row(
-            leg["uuid"],
             leg["direction"],
-            leg["from"],
             leg["to"],
             f"[{style}]{leg['status']}[/]",
             f"{leg['duration']} s",
+            leg["uuid"],
         )
     console.print(table)
     for error in summary["errors"]:

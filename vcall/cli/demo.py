@@ -1,12 +1,15 @@
-"""``vcall demo``: the whole thing on the embedded default, in one process."""
+"""``vcall demo``: the whole thing on the embedded sandbox, in one process."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from vcall.cli._common import handles_errors
+
+if TYPE_CHECKING:
+    from vcall.sandbox.platform_demo import DemoReady
 
 
 @handles_errors
@@ -14,31 +17,75 @@ def demo(
     port: Annotated[
         int, typer.Option(min=0, max=65535, help="Port for the local server (0: any free port).")
     ] = 3000,
+    place_call: Annotated[
+        bool,
+        typer.Option(
+            "--call/--no-call",
+            help="Place a simulated call that a headless Alice answers, then hangs up.",
+        ),
+    ] = True,
+    talk_for: Annotated[
+        float | None,
+        typer.Option(
+            min=0,
+            max=60,
+            help="Seconds the greeting takes [default: in proportion to its text].",
+            show_default=False,
+        ),
+    ] = None,
+    answer_after: Annotated[
+        float, typer.Option(min=0, max=60, help="Seconds the call rings before Alice answers.")
+    ] = 1.0,
+    hold: Annotated[
+        float, typer.Option(min=0, max=3600, help="Seconds Alice stays on the line.")
+    ] = 3.0,
     keep_serving: Annotated[
-        bool, typer.Option("--serve/--exit", help="Keep serving after the call (Ctrl-C to stop).")
+        bool,
+        typer.Option(
+            "--serve/--exit",
+            help="Keep serving after the call, so you can open the page and answer "
+            "`vcall call` yourself (Ctrl-C to stop).",
+        ),
     ] = False,
 ) -> None:
-    """Start vcall serve and play the seed call through it, showing every webhook."""
-    import asyncio
+    """Set up the sandbox, start vcall serve, and play a whole call through it.
 
-    from vcall.config import Paths
-    from vcall.replay import send_call
-    from vcall.seed import load_seed
-    from vcall.web.app import ServeOptions, create_app
-    from vcall.web.server import running
+    Every webhook shows as it arrives: the NCCO request, then each event of both legs.
+    No Vonage account, number or network needed.
+    """
+    from vcall.cli.call import render_summary
+    from vcall.sandbox.platform_demo import run_demo
+    from vcall.sandbox.platform_request import CallRequest, Outcome
+    from vcall.web.server import run
 
-    options = ServeOptions(store_path=Paths.default().events_db)
+    call = (
+        CallRequest(
+            outcome=Outcome.answered, talk_for=talk_for, answer_after=answer_after, hold=hold
+        )
+        if place_call
+        else None
+    )
 
-    async def run() -> None:
-        async with running(create_app(options), "127.0.0.1", port) as url:
-            typer.echo(f"vcall serve listening on {url}; playing the seed call into it\n")
-            results = await send_call(url, load_seed())
-            ok = sum(1 for r in results if r.status == 200)
+    def ready(info: DemoReady) -> None:
+        setup = info.setup
+        typer.echo(f"vcall serve listening on {info.url} (sandbox)")
+        typer.echo(
+            f"  sandbox application {setup.application_id}: number {setup.number} "
+            f"→ user {setup.user_name}"
+        )
+        typer.echo(f"  the page: {info.page_url}")
+        if call is None and keep_serving:
+            typer.echo("\nServing until Ctrl-C: open the page, then run `vcall call` to ring it.")
+        if call is not None:
             typer.echo(
-                f"\n{ok}/{len(results)} webhooks answered 200; events kept in {options.store_path}"
+                f"\nCalling {setup.number} from {call.from_}; a headless {setup.user_name} "
+                f"answers after {answer_after:g} s and hangs up after {hold:g} s.\n"
             )
-            if keep_serving:
-                typer.echo("Serving until Ctrl-C.")
-                await asyncio.Event().wait()
 
-    asyncio.run(run())
+    def finished(summary: dict[str, Any]) -> None:
+        typer.echo("")
+        render_summary(summary)
+        if keep_serving:
+            typer.echo("\nServing until Ctrl-C: open the page, then run `vcall call` to ring it.")
+
+    run(run_demo(port, call, keep_serving=keep_serving, on_ready=ready, on_call=finished))

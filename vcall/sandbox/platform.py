@@ -82,8 +82,9 @@ class Call:
         leg = self.app_legs[-1]
         return Outcome.answered if leg.answered_at is not None else leg.status
 
-    async def wait(self, timeout: float) -> bool:
-        """Wait up to ``timeout`` seconds for the call to end; True if it has."""
+    async def wait(self, timeout: float | None) -> bool:
+        """Wait up to ``timeout`` seconds (None: as long as it takes) for the call to end;
+        True if it has."""
         try:
             await asyncio.wait_for(self._done.wait(), timeout)
         except TimeoutError:
