@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from vcall._errors import AuthError, ConfigError, NotFound, RateLimited, UpstreamError
+from vcall._logging import protect
 
 if TYPE_CHECKING:
     from vcall.config import Settings
@@ -409,4 +410,5 @@ def connect(mode: Mode, settings: Settings) -> Iterator[Gateway]:
     sandbox = SandboxState.open(settings.paths)
     with in_background(sandbox) as endpoint, _trusting(endpoint.ca_cert):
         credentials = sandbox_credentials(settings, sandbox.account)
+        protect(credentials.api_secret, credentials.signature_secret)
         yield Gateway("sandbox", credentials, endpoint.host, endpoint.host)

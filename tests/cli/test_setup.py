@@ -201,3 +201,9 @@ def test_live_needs_credentials_and_a_public_url(monkeypatch):
     assert "--public-url" in result.stderr
     result = vcall("setup", "--public-url", "http://127.0.0.1:3000", code=2)
     assert "cannot reach" in result.stderr
+
+
+def test_an_api_key_in_dotenv_means_live(isolated):
+    (isolated / ".env").write_text("VONAGE_API_KEY=abcd1234\nVONAGE_API_SECRET=s3cret\n")
+    result = vcall("setup", code=2)
+    assert "live setup needs --public-url" in result.stderr
