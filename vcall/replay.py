@@ -1,12 +1,52 @@
-"""Send a recorded call (answer request, then events) to a running vcall serve or any URL."""
+"""Send webhooks to a vcall serve or any URL: a recorded call, or events from the store.
+
+``vcall demo`` plays the seed call with :func:`send_call`. ``vcall replay`` re-sends stored
+events with :func:`replay_stored`, like ``stripe events resend``: the raw bodies exactly as
+they were stored, in store order, each whole call preceded by its answer request, and every
+request signed (as the Voice API signs them) when a signature secret is configured.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from vcall._errors import UpstreamError
+from vcall._errors import ConfigError, UpstreamError
 from vcall.seed import RecordedCall
+from vcall.signing import query_payload, sign
+
+if TYPE_CHECKING:
+    from vcall.config import Settings
+    from vcall.store import EventStore, StoredEvent
+
+#: Gives a request's bearer token from the bytes it signs (body, or GET query as JSON).
+Signer = Callable[[bytes], str]
+#: Seconds one webhook may take before the replay gives up on the target.
+TIMEOUT = 10.0
+EVENT_PATH = "/voice/event"
+ANSWER_PATH = "/voice/answer"
+#: The answer request's parameters, in the platform's order (the signed hash depends on it).
+_ANSWER_FIELDS = ("from", "to", "uuid", "conversation_uuid")
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """One request to send: a GET with ``query`` or a POST of ``body`` (sent byte for byte)."""
+
+    method: str
+    path: str
+    query: dict[str, str] | None = None
+    body: bytes | None = None
+    label: str = ""
+
+    def signed_payload(self) -> bytes:
+        """What a signature covers: the body, or the query parameters as compact JSON."""
+        if self.body is not None:
+            return self.body
+        return query_payload((self.query or {}).items())
 
 
 @dataclass(frozen=True)
@@ -16,30 +56,154 @@ class Delivery:
     path: str
     status: int
     body: Any
+    method: str = "POST"
+    label: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """A 2xx answer."""
+        return 200 <= self.status < 300
 
 
-async def send_call(base_url: str, call: RecordedCall) -> list[Delivery]:
-    """POST/GET each webhook of ``call`` to ``base_url`` in order; returns every response."""
+def signer_for(settings: Settings) -> Signer | None:
+    """Sign like the Voice API when a signature secret is configured, else None."""
+    secret = settings.signature_secret
+    if not secret:
+        return None
+    api_key, application_id = settings.api_key or "", settings.application_id or ""
+    return lambda payload: sign(secret, payload, api_key=api_key, application_id=application_id)
+
+
+async def deliver(
+    base_url: str, hooks: Iterable[Webhook], *, signer: Signer | None = None
+) -> AsyncIterator[Delivery]:
+    """Send each webhook to ``base_url`` in order, yielding each response as it comes."""
     import aiohttp
 
-    out: list[Delivery] = []
+    base = base_url.rstrip("/")
+    timeout = aiohttp.ClientTimeout(total=TIMEOUT)
     try:
-        async with aiohttp.ClientSession(base_url) as http:
-            method = call.answer_method.upper()
-            kwargs: dict[str, Any] = (
-                {"params": call.answer_query} if method == "GET" else {"json": call.answer_query}
-            )
-            async with http.request(method, "/voice/answer", **kwargs) as resp:
-                out.append(
-                    Delivery("/voice/answer", resp.status, await resp.json(content_type=None))
-                )
-            for body in call.event_bodies():
-                async with http.post(
-                    "/voice/event", data=body, headers={"Content-Type": "application/json"}
+        async with aiohttp.ClientSession(timeout=timeout) as http:
+            for hook in hooks:
+                headers = {"Content-Type": "application/json"} if hook.body is not None else {}
+                if signer is not None:
+                    headers["Authorization"] = f"Bearer {signer(hook.signed_payload())}"
+                async with http.request(
+                    hook.method,
+                    base + hook.path,
+                    params=hook.query,
+                    data=hook.body,
+                    headers=headers,
                 ) as resp:
-                    out.append(
-                        Delivery("/voice/event", resp.status, await resp.json(content_type=None))
-                    )
-    except aiohttp.ClientError as exc:
-        raise UpstreamError(f"cannot reach {base_url}: {exc}") from exc
+                    text = await resp.text()
+                try:
+                    body: Any = json.loads(text)
+                except ValueError:
+                    body = text
+                yield Delivery(hook.path, resp.status, body, hook.method, hook.label)
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise UpstreamError(f"cannot reach {base_url}: {exc or type(exc).__name__}") from exc
+
+
+def call_webhooks(call: RecordedCall) -> list[Webhook]:
+    """A recorded call as webhooks: its answer request, then each event."""
+    if call.answer_method.upper() == "GET":
+        answer = Webhook("GET", ANSWER_PATH, query=call.answer_query, label="answer")
+    else:
+        answer = Webhook("POST", ANSWER_PATH, body=json.dumps(call.answer_query).encode())
+    events = [Webhook("POST", EVENT_PATH, body=body) for body in call.event_bodies()]
+    return [answer, *events]
+
+
+async def send_call(
+    base_url: str, call: RecordedCall, *, signer: Signer | None = None
+) -> list[Delivery]:
+    """POST/GET each webhook of ``call`` to ``base_url`` in order; returns every response."""
+    return [d async for d in deliver(base_url, call_webhooks(call), signer=signer)]
+
+
+def answer_request(events: Iterable[StoredEvent]) -> Webhook | None:
+    """The answer request that began a call, rebuilt from its inbound leg's first event.
+
+    vcall serve does not keep answer requests (answering must not wait for a disk write);
+    the platform sends the inbound leg's ``from, to, uuid, conversation_uuid`` in it.
+    """
+    inbound = next((e for e in events if e.direction == "inbound"), None)
+    if inbound is None:
+        return None
+    data = json.loads(inbound.raw)
+    query = {k: str(data[k]) for k in _ANSWER_FIELDS if data.get(k) is not None}
+    return Webhook("GET", ANSWER_PATH, query=query, label=f"answer {inbound.conversation_uuid}")
+
+
+async def stored_webhooks(
+    store: EventStore, *, ids: Iterable[int] = (), conversations: Iterable[str] = ()
+) -> list[Webhook]:
+    """The webhooks that re-send the chosen stored events, in store order.
+
+    ``conversations`` selects whole calls, each preceded by its answer request; ``ids``
+    selects single events. With neither, the newest call is chosen.
+    """
+    ids, conversations = list(ids), list(conversations)
+    chosen: dict[int, StoredEvent] = {}
+    if ids:
+        found = await store.events_by_id(ids)
+        missing = sorted(set(ids) - {e.id for e in found})
+        if missing:
+            raise ConfigError(f"no stored event with id {', '.join(map(str, missing))}")
+        chosen.update((e.id, e) for e in found)
+    if not ids and not conversations:
+        newest = await store.last_events(1)
+        if not newest:
+            raise ConfigError("the event store is empty: nothing to replay")
+        if newest[0].conversation_uuid:
+            conversations = [newest[0].conversation_uuid]
+        else:
+            chosen[newest[0].id] = newest[0]
+    calls: dict[str, list[StoredEvent]] = {}
+    for conversation in conversations:
+        calls[conversation] = await _whole_call(store, conversation)
+        chosen.update((e.id, e) for e in calls[conversation])
+    hooks: list[Webhook] = []
+    for event in sorted(chosen.values(), key=lambda e: e.id):
+        call = calls.pop(event.conversation_uuid or "", None)
+        if call is not None and (answer := answer_request(call)) is not None:
+            hooks.append(answer)
+        label = f"#{event.id} {event.status} {event.direction or ''}".rstrip()
+        hooks.append(Webhook("POST", EVENT_PATH, body=event.raw, label=label))
+    return hooks
+
+
+async def _whole_call(store: EventStore, conversation: str) -> list[StoredEvent]:
+    """Every stored event of one call, in store order."""
+    out: list[StoredEvent] = []
+    while page := await store.events(
+        after=out[-1].id if out else 0, limit=1000, conversation=conversation
+    ):
+        out.extend(page)
+    if not out:
+        raise ConfigError(f"no stored events for {conversation}")
     return out
+
+
+async def replay_stored(
+    store_path: Path,
+    to: str,
+    *,
+    ids: Iterable[int] = (),
+    conversations: Iterable[str] = (),
+    signer: Signer | None = None,
+) -> AsyncIterator[Delivery]:
+    """Re-send events from the store at ``store_path`` to ``to``, yielding each response."""
+    from vcall.store import open_store
+
+    if not store_path.is_file():
+        raise ConfigError(f"no event store at {store_path}: nothing to replay")
+    store = open_store(store_path)
+    await store.open()
+    try:
+        hooks = await stored_webhooks(store, ids=ids, conversations=conversations)
+    finally:
+        await store.close()
+    async for delivery in deliver(to, hooks, signer=signer):
+        yield delivery

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from vcall.cli import call, demo, sandbox, serve, setup, teardown, token
+from vcall.cli import call, demo, replay, sandbox, serve, setup, tail, teardown, token
 
 app = typer.Typer(
     name="vcall",
@@ -22,6 +22,8 @@ app.command("token")(token.token)
 app.command("setup")(setup.setup)
 app.command("teardown")(teardown.teardown)
 app.add_typer(sandbox.app, name="sandbox")
+app.command("tail-events")(tail.tail_events)
+app.command("replay")(replay.replay)
 
 
 def main() -> None:

@@ -1,0 +1,76 @@
+"""``vcall replay``: re-send stored events (and the answer request) to a URL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from vcall.cli._common import handles_errors
+
+ToOpt = Annotated[
+    str | None,
+    typer.Option(help="Base URL to send to [default: the local vcall serve]."),
+]
+ConversationOpt = Annotated[
+    list[str] | None,
+    typer.Option(metavar="CON-…", help="Re-send this whole call; repeatable.", show_default=False),
+]
+IdOpt = Annotated[
+    list[int] | None,
+    typer.Option(
+        "--id", help="Re-send this one event (its id/cursor); repeatable.", show_default=False
+    ),
+]
+StoreOpt = Annotated[
+    Path | None,
+    typer.Option("--store", help="SQLite file to read [default: .vcall/events.db]."),
+]
+
+
+@handles_errors
+def replay(
+    to: ToOpt = None,
+    conversation: ConversationOpt = None,
+    event_id: IdOpt = None,
+    store: StoreOpt = None,
+) -> None:
+    """Re-send stored events, in stored order, and report each response code.
+
+    Each whole call (--conversation, or the newest call when nothing is chosen) starts with
+    its answer request. Requests are signed like Vonage's when a signature secret is
+    configured (VONAGE_SIGNATURE_SECRET, .env or vcall setup).
+    """
+    import asyncio
+
+    from vcall import runtime
+    from vcall.config import Paths, load_settings
+    from vcall.replay import replay_stored, signer_for
+
+    paths = Paths.default()
+    target = to or runtime.find(paths).url
+    signer = signer_for(load_settings(paths))
+
+    async def run() -> int:
+        failed = sent = 0
+        async for d in replay_stored(
+            store or paths.events_db,
+            target,
+            ids=event_id or (),
+            conversations=conversation or (),
+            signer=signer,
+        ):
+            sent += 1
+            failed += not d.ok
+            colour = typer.colors.GREEN if d.ok else typer.colors.RED
+            code = typer.style(str(d.status), fg=colour)
+            why = d.body.get("error") if isinstance(d.body, dict) and not d.ok else None
+            line = f"{code}  {d.method:4} {d.path}  {d.label}".rstrip()
+            typer.echo(f"{line}: {why}" if why else line)
+        how = "signed" if signer else "unsigned"
+        typer.echo(f"{sent - failed}/{sent} accepted by {target} ({how})")
+        return failed
+
+    if asyncio.run(run()):
+        raise typer.Exit(1)

@@ -1,0 +1,91 @@
+"""``vcall tail-events``: follow a vcall serve's call events as a live table or NDJSON."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from vcall.cli._common import handles_errors
+
+if TYPE_CHECKING:
+    from vcall.feed import FeedEvent
+
+UrlOpt = Annotated[
+    str | None,
+    typer.Option(help="Server to follow [default: the local vcall serve, found by itself]."),
+]
+KeyOpt = Annotated[
+    str | None,
+    typer.Option(help="Its page key [default: the local server's].", envvar="VCALL_KEY"),
+]
+LastOpt = Annotated[
+    int, typer.Option(min=0, max=1000, help="Start with the newest N stored events.")
+]
+SinceOpt = Annotated[
+    int | None,
+    typer.Option(min=0, help="Start after this cursor (an event's id) instead of --last."),
+]
+ConversationOpt = Annotated[
+    str | None, typer.Option(help="Only this call (CON-…).", show_default=False)
+]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="One JSON object per line (NDJSON), for pipes.")
+]
+
+
+@handles_errors
+def tail_events(
+    url: UrlOpt = None,
+    key: KeyOpt = None,
+    last: LastOpt = 50,
+    since: SinceOpt = None,
+    conversation: ConversationOpt = None,
+    json_lines: JsonOpt = False,
+) -> None:
+    """Watch call events live: one row per leg, updated in place, calls grouped.
+
+    Reconnects by itself when the server restarts, with no event lost or shown twice.
+    Stop with Ctrl-C.
+    """
+    from vcall.config import Paths
+    from vcall.feed import follow, locator
+
+    locate = locator(url, key, Paths.default())
+    options = {"last": last, "since": since, "conversation": conversation}
+    if json_lines:
+        _print_lines(follow(locate, on_status=_StderrStatus(), **options))
+        return
+    from vcall.tui import LiveTable
+
+    with LiveTable() as view:
+        for item in follow(locate, on_status=view.status, **options):
+            view.add(item)
+
+
+class _StderrStatus:
+    """Prints one line to stderr whenever the connection state changes."""
+
+    def __init__(self) -> None:
+        self._said: str | None = None
+
+    def __call__(self, message: str | None, url: str) -> None:
+        line = message or f"following {url} (Ctrl-C to stop)"
+        if line != self._said:
+            typer.echo(f"vcall tail-events: {line}", err=True)
+            self._said = line
+
+
+def _print_lines(items: Iterable[FeedEvent]) -> None:
+    """Write each event as one flushed line; a closed pipe (``| head``) ends quietly."""
+    import os
+    import sys
+
+    try:
+        for item in items:
+            sys.stdout.write(item.to_json() + "\n")
+            sys.stdout.flush()
+    except BrokenPipeError:
+        # Point stdout at /dev/null so the interpreter's final flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
