@@ -63,10 +63,10 @@ function loadSdk() {
   });
 }
 
-// Renew the JWT before it expires (a fifth of its life early, at most a minute).
+// Renew the JWT before it expires: a minute early, or half its life for short-lived ones.
 function scheduleRefresh(expiresIn) {
   clearTimeout(refreshTimer);
-  const early = Math.min(60, expiresIn * 0.2);
+  const early = Math.min(60, expiresIn / 2);
   refreshTimer = setTimeout(refresh, Math.max(0.5, expiresIn - early) * 1000);
 }
 

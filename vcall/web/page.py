@@ -9,6 +9,7 @@ adapter over ``/sandbox/rtc``. Every route here needs the page key (:mod:`vcall.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -77,12 +78,14 @@ async def token(request: web.Request) -> web.Response:
     if not settings.application_id or not settings.private_key:
         raise ConfigError("no application to sign in to yet: run `vcall setup`, then reload")
     key = tokens.load_private_key(settings.private_key)
-    jwt = tokens.mint(settings.application_id, key, page.user, ttl=page.token_ttl)
+    issued = int(time.time())
+    jwt = tokens.mint(settings.application_id, key, page.user, ttl=page.token_ttl, now=issued)
     return web.json_response(
         {
             "token": jwt,
             "user": page.user,
-            "expires_in": page.token_ttl,
+            # exp counts from a whole second: say exactly how long the token has left.
+            "expires_in": round(issued + page.token_ttl - time.time(), 3),
             "mode": "sandbox" if page.sandbox else "live",
             "config": page.client_config,
         },
