@@ -389,8 +389,9 @@ def sandbox_credentials(settings: Settings, account: Any) -> Credentials:
 
 
 def live_credentials(settings: Settings) -> Credentials:
-    """Live mode: the account key and secret, from flags, environment, ``.env`` or state."""
-    if not (settings.api_key and settings.api_secret):
+    """Live mode: the account key and secret, from flags, environment or ``.env`` (the
+    state file only ever holds the sandbox's)."""
+    if not settings.has_live_credentials or settings.sources.get("api_secret") == "state":
         raise ConfigError(
             "no Vonage credentials: set VONAGE_API_KEY and VONAGE_API_SECRET (or put them in "
             ".env), or try the embedded sandbox with --sandbox"

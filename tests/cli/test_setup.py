@@ -192,9 +192,13 @@ def test_teardown_leaves_nothing_and_can_run_twice(paths, sandbox):
     assert not paths.events_db.exists()
 
 
-def test_live_needs_credentials_and_a_public_url(monkeypatch):
+def test_live_needs_credentials_and_a_public_url(monkeypatch, paths):
     result = vcall("setup", "--live", code=2)
     assert "VONAGE_API_KEY" in result.stderr
+    # The sandbox account saved by an earlier setup is never sent to Vonage.
+    state_file.save(paths, {"mode": "sandbox", "api_key": "abcd1234", "api_secret": "x"})
+    result = vcall("setup", "--live", code=2)
+    assert "no Vonage credentials" in result.stderr
     monkeypatch.setenv("VONAGE_API_KEY", "k" + uuid.uuid4().hex[:7])
     monkeypatch.setenv("VONAGE_API_SECRET", "s")
     result = vcall("setup", code=2)  # an API key in the environment means live

@@ -50,10 +50,7 @@ def problem(status: int, title: str, detail: str, type_: str, **extra: Any) -> w
 
 def numbers_error(status: int, label: str) -> web.Response:
     """A Numbers API answer: ``{"error-code": "...", "error-code-label": "..."}``."""
-    return web.json_response(
-        {"error-code": str(status), "error-code-label": label},
-        status=200 if status == 200 else status,
-    )
+    return web.json_response({"error-code": str(status), "error-code-label": label}, status=status)
 
 
 def note(request: web.Request, text: str) -> None:
