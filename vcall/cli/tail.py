@@ -65,16 +65,20 @@ def tail_events(
 
 
 class _StderrStatus:
-    """Prints one line to stderr whenever the connection state changes."""
+    """Tells stderr, in one line each, when the stream is followed and when it is lost."""
 
     def __init__(self) -> None:
-        self._said: str | None = None
+        self._following: str | None = None
+        self._down = False
 
     def __call__(self, message: str | None, url: str) -> None:
-        line = message or f"following {url} (Ctrl-C to stop)"
-        if line != self._said:
-            typer.echo(f"vcall tail-events: {line}", err=True)
-            self._said = line
+        if message is None:
+            if self._down or self._following != url:
+                typer.echo(f"vcall tail-events: following {url} (Ctrl-C to stop)", err=True)
+            self._following, self._down = url, False
+        elif not self._down:  # one line per outage, however many retries it takes
+            typer.echo(f"vcall tail-events: {message}", err=True)
+            self._down = True
 
 
 def _print_lines(items: Iterable[FeedEvent]) -> None:
