@@ -124,15 +124,15 @@ class Provisioner:
         application_id: str | None = None,
         private_key: str | None = None,
     ) -> SetupResult:
-        """Provision everything; ``application_id``/``private_key`` (PEM) are the ones
-        already configured (flags → env → .env → state), if any."""
+        """Provision everything; ``application_id``/``private_key`` (a path or PEM) are the
+        ones already configured (flags → env → .env → state), if any."""
         saved = state_file.load(self.paths)
         hooks = Webhooks.for_public_url(options.public_url)
         actions: dict[str, str] = {}
 
         with self.step("Application") as done:
             app, key, actions["application"] = self._application(
-                options.name, hooks, application_id, private_key
+                options, hooks, application_id, private_key
             )
             done(f"{actions['application']} {app['id']}")
         with self.step("Number") as done:
@@ -165,7 +165,7 @@ class Provisioner:
 
     def _application(
         self,
-        name: str,
+        options: SetupOptions,
         hooks: Webhooks,
         application_id: str | None,
         private_key: str | None,
@@ -174,12 +174,16 @@ class Provisioner:
 
         ``private_key`` is a key configured outside the state file (flag, env, .env); else
         ``.vcall/private.key`` is used. A key that does not match the application's public key
-        is replaced by a new pair (the public half sent with the update), written first.
+        is replaced by a new pair (the public half sent with the update), written first; for
+        an application found only by name that needs ``--force`` (whoever holds its key would
+        lose it).
         """
         from vcall import tokens
 
+        name = options.name
         app = self.gateway.get_application(application_id) if application_id else None
-        if app is None:
+        by_name = app is None
+        if by_name:
             found = self.gateway.find_applications(name)
             app = found[0] if found else None
         if app is None:
@@ -192,6 +196,12 @@ class Provisioner:
         key = tokens.load_private_key(private_key) if private_key else on_disk
         new_public = None
         if not _key_matches(key, (app.get("keys") or {}).get("public_key")):
+            if by_name and not options.force:
+                raise ConfigError(
+                    f"an application named {name!r} exists ({app['id']}) but its private key "
+                    f"is not in {self.paths.private_key}; pass --name to create another, or "
+                    "--force to give it a new key (whoever holds the old one loses it)"
+                )
             # Our copy of the key is missing or not this application's: give it a new one.
             key, new_public = tokens.new_key_pair()
         if key != on_disk:

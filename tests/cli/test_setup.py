@@ -151,6 +151,19 @@ def test_a_lost_key_is_replaced_without_a_new_application(paths, sandbox):
     )
 
 
+def test_an_application_found_only_by_name_keeps_its_key_unless_forced(paths, sandbox):
+    first = setup_json()
+    paths.state.unlink()
+    paths.private_key.unlink()  # another checkout, say: same account, same name, no key
+    result = vcall("setup", code=2)
+    assert f"named 'vcall' exists ({first['application_id']})" in result.stderr
+    assert "--force" in result.stderr and "--name" in result.stderr
+    assert len(sandbox.applications()) == 1 and not paths.private_key.exists()
+    forced = setup_json("--force")
+    assert forced["application_id"] == first["application_id"]
+    assert forced["actions"]["application"] == "updated key"
+
+
 def test_buy_a_number(sandbox):
     result = setup_json("--buy", "GB", "--yes")
     assert result["number"] != DEFAULT_NUMBER
