@@ -98,6 +98,24 @@ def _detail(response: Any) -> str:
     return str(text)
 
 
+class _Client:
+    """What ``vonage.Vonage`` builds, for the three APIs vcall uses only: importing the
+    ``vonage`` umbrella package loads every API's package (about twice the start-up time)."""
+
+    def __init__(self, auth: Any, options: Any) -> None:
+        from importlib.metadata import version
+
+        from vonage_application import Application
+        from vonage_http_client import HttpClient
+        from vonage_numbers import Numbers
+        from vonage_users import Users
+
+        http = HttpClient(auth, options, version("vonage"))  # the SDK's own User-Agent
+        self.application = Application(http)
+        self.numbers = Numbers(http)
+        self.users = Users(http)
+
+
 class Gateway:
     """What vcall asks of Vonage's Applications, Numbers and Users APIs, live or sandbox.
 
@@ -111,18 +129,18 @@ class Gateway:
         api_host: str = LIVE_API_HOST,
         rest_host: str = LIVE_REST_HOST,
     ) -> None:
-        from vonage import Auth, HttpClientOptions, Vonage
+        from vonage_http_client import Auth, HttpClientOptions
 
         self.mode = mode
         self.credentials = credentials
         self.api_host, self.rest_host = api_host, rest_host
         self._options = HttpClientOptions(api_host=api_host, rest_host=rest_host, timeout=TIMEOUT)
         with self._translated("basic"):
-            self._client = Vonage(
+            self._client = _Client(
                 Auth(api_key=credentials.api_key, api_secret=credentials.api_secret),
                 self._options,
             )
-        self._app_clients: dict[str, Any] = {}
+        self._app_clients: dict[tuple[str, str], _Client] = {}
 
     # -- errors ----------------------------------------------------------------------------
 
@@ -184,14 +202,14 @@ class Gateway:
         except VonageError as exc:  # the SDK refusing our own input (e.g. a bad key)
             raise ConfigError(f"the Vonage SDK refused the request: {exc}") from exc
 
-    def _for_app(self, application_id: str, private_key: str) -> Any:
+    def _for_app(self, application_id: str, private_key: str) -> _Client:
         """An SDK client authenticating with the application's JWT (Users API)."""
-        from vonage import Auth, Vonage
+        from vonage_http_client import Auth
 
         key = (application_id, private_key)
         if key not in self._app_clients:
             with self._translated("jwt"):
-                self._app_clients[key] = Vonage(
+                self._app_clients[key] = _Client(
                     Auth(application_id=application_id, private_key=private_key), self._options
                 )
         return self._app_clients[key]
