@@ -6,48 +6,42 @@ import asyncio
 import json
 import os
 import sqlite3
-import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
-from conftest import ARTIFACTS, TOKEN_TTL, Site
-from playwright.sync_api import expect
+from playwright.async_api import expect
 
 from vcall.sandbox.platform_api import PLATFORM
 from vcall.sandbox.platform_request import CallRequest
 from vcall.web.app import ServeOptions, create_app
 from vcall.web.page import CLIENT_DIR, SDK_BUNDLE
+from vcall.web.server import running
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 IDLE = "Lines are open for calls…"
 
 
-def open_page(page: Any, site: Site) -> None:
-    page.goto(site.page_url)
-    expect(page.locator("#who")).to_have_text("Signed in as Alice (sandbox)")
-    expect(page.locator("#notification")).to_have_text(IDLE)
+async def open_page(page: Any, site: Any) -> None:
+    await page.goto(site.page_url)
+    await expect(page.locator("#who")).to_have_text("Signed in as Alice (sandbox)")
+    await expect(page.locator("#notification")).to_have_text(IDLE)
 
 
-def place(site: Site, **request: Any) -> Any:
-    """Place a call on the server's platform (its own loop); returns the Call."""
-
-    async def go() -> Any:
-        return await site.app[PLATFORM].place(CallRequest(talk_for=0, **request))
-
-    return site.loops.run(go())
+async def place(site: Any, **request: Any) -> Any:
+    """A call placed straight on the server's platform (`vcall call` is the first test's)."""
+    return await site.app[PLATFORM].place(CallRequest(talk_for=0, **request))
 
 
-def finished(site: Site, call: Any) -> dict[str, Any]:
-    async def wait() -> dict[str, Any]:
-        assert await call.wait(10)
-        return call.summary()
-
-    return site.loops.run(wait())
+async def finished(call: Any) -> dict[str, Any]:
+    assert await call.wait(10)
+    return call.summary()
 
 
-def stored(site: Site, conversation: str) -> list[dict[str, Any]]:
+def stored(site: Any, conversation: str) -> list[dict[str, Any]]:
     db = sqlite3.connect(site.paths.events_db)
     try:
         rows = db.execute(
@@ -62,43 +56,45 @@ def shape(event: dict[str, Any]) -> list[tuple[str, str]]:
     return [(k, type(v).__name__) for k, v in event.items()]
 
 
-def test_person_answers_a_vcall_call_in_the_page(page, site, seed_json):
-    open_page(page, site)
+async def test_person_answers_a_vcall_call_in_the_page(page, site, seed_json):
+    await open_page(page, site)
     args = ["call", "--from", "447700900123", "--talk-for", "0", "--json"]
-    call = subprocess.Popen(
-        [sys.executable, "-m", "vcall", *args],
+    call = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "vcall",
+        *args,
         env={**os.environ, "VCALL_HOME": str(site.paths.home)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     try:
-        expect(page.locator("#notification")).to_have_text(
+        await expect(page.locator("#notification")).to_have_text(
             "You are receiving a call from 447700900123"
         )
-        expect(page.locator("#status")).to_have_text("Call Status: ringing")
+        await expect(page.locator("#status")).to_have_text("Call Status: ringing")
         ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=ARTIFACTS / "ringing-page.png")
-        page.click("#answer")
-        expect(page.locator("#notification")).to_have_text("You are in a call")
-        expect(page.locator("#timer")).to_be_visible()
-        # The JWT lives TOKEN_TTL s: the page renews it in time and the session goes on.
-        with page.expect_response("**/api/token", timeout=TOKEN_TTL * 1000) as renewed:
+        await page.screenshot(path=ARTIFACTS / "ringing-page.png")
+        await page.click("#answer")
+        await expect(page.locator("#notification")).to_have_text("You are in a call")
+        await expect(page.locator("#timer")).to_be_visible()
+        # The JWT is short-lived here: the page renews it in time and the call goes on.
+        async with page.expect_response("**/api/token", timeout=site.token_ttl * 1000) as renewed:
             pass
-        assert renewed.value.ok
-        page.click("#hangup")
-        expect(page.locator("#notification")).to_have_text(IDLE)
-        expect(page.locator("#status")).to_have_text("Call Status: completed")
-        out, err = call.communicate(timeout=20)
+        assert (await renewed.value).ok
+        await page.click("#hangup")
+        await expect(page.locator("#notification")).to_have_text(IDLE)
+        await expect(page.locator("#status")).to_have_text("Call Status: completed")
+        out, err = await asyncio.wait_for(call.communicate(), 20)
     finally:
-        if call.poll() is None:
+        if call.returncode is None:
             call.kill()
-            call.communicate()
-    assert call.returncode == 0, err
+            await call.communicate()
+    assert call.returncode == 0, err.decode()
     summary = json.loads(out)
     assert summary["outcome"] == "answered" and summary["pages"] >= 1
     assert [leg["status"] for leg in summary["legs"]] == ["completed", "completed"]
-    expect(page.locator("#error")).to_be_hidden()
+    await expect(page.locator("#error")).to_be_hidden()
 
     events = stored(site, summary["conversation_uuid"])
     seed = seed_json["events"]
@@ -108,86 +104,83 @@ def test_person_answers_a_vcall_call_in_the_page(page, site, seed_json):
     assert events[0]["from"] == "447700900123" and events[-1]["from"] == " 447700900123"
 
 
-def test_reject_in_the_page(page, site):
-    open_page(page, site)
-    call = place(site)
-    expect(page.locator("#answer")).to_be_visible()
-    page.click("#reject")
-    expect(page.locator("#status")).to_have_text("Call Status: rejected")
-    expect(page.locator("#notification")).to_have_text(IDLE)
-    summary = finished(site, call)
+async def test_reject_in_the_page(page, site):
+    await open_page(page, site)
+    call = await place(site)
+    await expect(page.locator("#answer")).to_be_visible()
+    await page.click("#reject")
+    await expect(page.locator("#status")).to_have_text("Call Status: rejected")
+    await expect(page.locator("#notification")).to_have_text(IDLE)
+    summary = await finished(call)
     assert summary["outcome"] == "rejected"
     statuses = [(e["status"], e["direction"]) for e in stored(site, summary["conversation_uuid"])]
     assert statuses[-2:] == [("rejected", "outbound"), ("completed", "inbound")]
 
 
 @pytest.mark.parametrize(
-    ("request_", "reason", "outcome"),
+    ("timing", "reason", "outcome"),
     [
         ({"ring_timeout": 1.0}, "RemoteTimeout", "timeout"),
         ({"cancel_after": 1.0}, "RemoteCancel", "cancelled"),
     ],
 )
-def test_invite_withdrawn_while_ringing(page, site, request_, reason, outcome):
-    open_page(page, site)
-    call = place(site, **request_)
-    expect(page.locator("#answer")).to_be_visible()
-    expect(page.locator("#status")).to_have_text(f"Call Status: cancelled ({reason})")
-    expect(page.locator("#answer")).to_be_hidden()
-    expect(page.locator("#notification")).to_have_text(IDLE)
-    summary = finished(site, call)
+async def test_invite_withdrawn_while_ringing(page, site, timing, reason, outcome):
+    await open_page(page, site)
+    call = await place(site, **timing)
+    await expect(page.locator("#answer")).to_be_visible()
+    await expect(page.locator("#status")).to_have_text(f"Call Status: cancelled ({reason})")
+    await expect(page.locator("#answer")).to_be_hidden()
+    await expect(page.locator("#notification")).to_have_text(IDLE)
+    summary = await finished(call)
     assert summary["outcome"] == outcome
     statuses = [e["status"] for e in stored(site, summary["conversation_uuid"])]
     assert statuses[-2:] == [outcome, "completed"] and "answered" not in statuses[3:]
 
 
-def test_page_without_the_key_is_refused(page, site):
-    refused = page.goto(f"{site.url}/")
+async def test_page_without_the_key_is_refused(page, site):
+    refused = await page.goto(f"{site.url}/")
     assert refused is not None and refused.status == 401
-    assert "needs the key" in page.content()
-    assert page.request.get(f"{site.url}/api/token").status == 401
+    assert "needs the key" in await page.content()
+    assert (await page.request.get(f"{site.url}/api/token")).status == 401
     # With the key once, the cookie opens it from then on.
-    assert page.goto(site.page_url).status == 200
-    assert page.goto(f"{site.url}/").status == 200
+    assert (await page.goto(site.page_url)).status == 200
+    assert (await page.goto(f"{site.url}/")).status == 200
 
 
-def test_live_transport_opens_the_sdk_socket(page, site, loops):
+async def test_live_transport_opens_the_sdk_socket(page, site):
     if not (CLIENT_DIR / SDK_BUNDLE).is_file():
         pytest.skip("the Vonage Client SDK is not installed: npm ci in client/")
     upgrades: list[dict[str, Any]] = []
+    arrived = asyncio.Event()
 
-    async def make_listener() -> tuple[web.Application, asyncio.Event]:
-        arrived = asyncio.Event()
+    async def rtc(request: web.Request) -> web.Response:
+        # The JWT rides in the query string: keep it, never print the URL.
+        upgrades.append(
+            {
+                "path": request.path,
+                "upgrade": request.headers.get("Upgrade", "").lower(),
+                "query": dict(request.query),
+            }
+        )
+        arrived.set()
+        return web.Response(status=403)
 
-        async def rtc(request: web.Request) -> web.Response:
-            # The JWT rides in the query string: keep it, never print the URL.
-            upgrades.append(
-                {
-                    "path": request.path,
-                    "upgrade": request.headers.get("Upgrade", "").lower(),
-                    "query": dict(request.query),
-                }
-            )
-            arrived.set()
-            return web.Response(status=403)
-
-        listener = web.Application()
-        listener.router.add_get("/v2/rtc/", rtc)
-        return listener, arrived
-
-    listener, arrived = loops.run(make_listener())
-    rtc_url = loops.serve(listener)
-    live = ServeOptions(
-        store_path=site.paths.home / "live-events.db",
-        quiet=True,
-        sandbox=False,
-        paths=site.paths,
-        client_config={"websocketUrl": rtc_url},
-    )
-    live_url = loops.serve(create_app(live))
-    page.goto(f"{live_url}/?key={live.page_key}")
-    loops.run(asyncio.wait_for(arrived.wait(), 15))
-    assert page.evaluate("typeof window.vonageClientSDK.VonageClient") == "function"
+    listener = web.Application()
+    listener.router.add_get("/v2/rtc/", rtc)
+    async with running(listener, "127.0.0.1", 0) as rtc_url:
+        live = ServeOptions(
+            store_path=site.paths.home / "live-events.db",
+            quiet=True,
+            sandbox=False,
+            paths=site.paths,
+            client_config={"websocketUrl": rtc_url},
+        )
+        async with running(create_app(live), "127.0.0.1", 0) as live_url:
+            await page.goto(f"{live_url}/?key={live.page_key}")
+            await asyncio.wait_for(arrived.wait(), 15)
+            sdk = await page.evaluate("typeof window.vonageClientSDK.VonageClient")
+            await page.close()  # before the servers stop: the SDK keeps retrying
+    assert sdk == "function"
 
     first = upgrades[0]
     assert (first["path"], first["upgrade"]) == ("/v2/rtc/", "websocket")

@@ -95,7 +95,9 @@ async def test_bad_tokens_are_refused_with_sdk_codes(connect, jwt_for, app_key):
 
 
 async def test_expired_session_is_told_and_no_longer_rung(connect, jwt_for, api):
-    ws = await connect(jwt_for(ttl=1, now=int(time.time())))  # exp: within a second
+    now = time.time()
+    # exp is in whole seconds: leave the token 0.5 to 1.5 s to live.
+    ws = await connect(jwt_for(ttl=1 if now % 1 < 0.5 else 2, now=int(now)))
     assert (await ws.next_event("sessionError"))["reason"] == "EXPIRED_TOKEN"
     summary = await place_call(api, ring_timeout=0.05, talk_for=0)
     assert summary["pages"] == 0 and summary["outcome"] == "timeout"
