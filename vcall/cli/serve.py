@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -9,6 +10,7 @@ import typer
 
 from vcall.cli._common import handles_errors
 from vcall.ncco import DEFAULT_TALK, DEFAULT_USER
+from vcall.store import DEFAULT_DURABILITY, DURABILITY
 
 HostOpt = Annotated[
     str, typer.Option(help="Address to listen on (127.0.0.1 keeps it on this machine).")
@@ -40,6 +42,16 @@ ModeOpt = Annotated[
         show_default=False,
     ),
 ]
+Durability = StrEnum("Durability", {level: level for level in DURABILITY})
+_DEFAULT_DURABILITY = Durability(DEFAULT_DURABILITY)
+DurabilityOpt = Annotated[
+    Durability,
+    typer.Option(
+        help="What an acknowledged event survives: "
+        + "; ".join(f"{level}: {meaning}" for level, meaning in DURABILITY.items())
+        + "."
+    ),
+]
 NoVerifyOpt = Annotated[
     bool, typer.Option("--no-verify", help="Accept unsigned webhooks even with a secret (unsafe).")
 ]
@@ -56,6 +68,7 @@ def serve(
     signature_secret: SecretOpt = None,
     no_verify: NoVerifyOpt = False,
     sandbox: ModeOpt = None,
+    durability: DurabilityOpt = _DEFAULT_DURABILITY,
 ) -> None:
     """Run the answer/event webhooks and keep every event in a durable store.
 
@@ -81,6 +94,7 @@ def serve(
         page_key=runtime.page_key(paths),
         signature_secret=secret,
         verify_signatures=not no_verify,
+        durability=durability.value,
         sandbox=not settings.has_live_credentials if sandbox is None else sandbox,
         paths=paths,
     )

@@ -5,6 +5,12 @@ pattern). The writer drains every request that is waiting, runs them in a single
 transaction and commits once, so concurrent webhooks share one fsync; each caller's future
 resolves only after that commit. Reads use their own connection on another thread (WAL lets
 them run alongside the writer).
+
+Durability (``--durability``): ``normal`` is WAL with ``synchronous=NORMAL``: a commit reaches
+the OS before the caller hears of it, so an acknowledged event survives vcall serve crashing or
+being killed, and the file is never corrupted, but a power cut may roll back the last commits.
+``full`` (``synchronous=FULL``) also fsyncs the WAL on every commit, so acknowledged events
+survive power loss; group commit shares that fsync between concurrent events.
 """
 
 from __future__ import annotations
@@ -15,16 +21,16 @@ import os
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 from vcall._errors import StoreError
 from vcall._files import ensure_private_dir
 from vcall.events import CallEvent
-from vcall.store import Rejected, StoredEvent
+from vcall.store import DEFAULT_DURABILITY, DURABILITY, Rejected, StoredEvent
 
 T = TypeVar("T")
 
@@ -64,14 +70,15 @@ _STOP = object()
 
 def utc_now() -> str:
     """Now as ISO-8601 UTC with milliseconds, like the platform's timestamps."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    # time.strftime: a third of datetime's cost, and this runs once per event.
+    now = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z"
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def _connect(path: Path, durability: str = DEFAULT_DURABILITY) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
-    # FULL: a commit survives power loss, not just a crash; group commit pays for it.
-    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute(f"PRAGMA synchronous={durability.upper()}")
     conn.execute("PRAGMA busy_timeout=5000")
     return conn
 
@@ -94,8 +101,11 @@ def _row_event(row: tuple[Any, ...]) -> StoredEvent:
 class SqliteStore:
     """The default :class:`~vcall.store.EventStore`: one SQLite file in WAL mode."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, durability: str = DEFAULT_DURABILITY) -> None:
+        if durability not in DURABILITY:
+            raise StoreError(f"unknown durability {durability!r}: use {' or '.join(DURABILITY)}")
         self.path = path
+        self.durability = durability
         self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vcall-store-read")
@@ -105,7 +115,7 @@ class SqliteStore:
         """Create the file and schema, then start the writer thread."""
         try:
             _create_private(self.path)
-            conn = _connect(self.path)
+            conn = _connect(self.path, self.durability)
             conn.executescript(_SCHEMA)
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open event store {self.path}: {exc}") from exc

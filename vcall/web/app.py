@@ -14,7 +14,7 @@ from vcall._errors import VcallError
 from vcall.config import Paths
 from vcall.ncco import DEFAULT_TALK, DEFAULT_USER, NccoBuilder
 from vcall.sandbox import platform_api
-from vcall.store import EventStore, open_store
+from vcall.store import DEFAULT_DURABILITY, EventStore, open_store
 from vcall.tokens import DEFAULT_TTL
 from vcall.web import api, openapi, page, signed, voice
 from vcall.web.access import PAGE_KEY, new_key, require_key
@@ -39,6 +39,8 @@ class ServeOptions:
     signature_secret: str | None = field(default=None, repr=False)
     #: False (``--no-verify``) turns signature checks off even with a secret.
     verify_signatures: bool = True
+    #: What an acknowledged event survives: a key of :data:`vcall.store.DURABILITY`.
+    durability: str = DEFAULT_DURABILITY
     #: Sandbox: simulate calls (``/sandbox/*``) and give the page the sandbox transport.
     sandbox: bool = False
     paths: Paths = field(default_factory=Paths.default)
@@ -75,7 +77,7 @@ def create_app(
     """Build the server: webhooks, health, and the store opened/closed with the app."""
     app = web.Application(middlewares=[_errors, require_key], client_max_size=voice.MAX_BODY)
     app[PAGE_KEY] = options.page_key
-    app[STORE] = store or open_store(options.store_path)
+    app[STORE] = store or open_store(options.store_path, options.durability)
     app[NCCO] = NccoBuilder(options.talk, options.user)
     app[HUB] = EventHub()
     app[LOG] = log or WebhookLog(quiet=options.quiet)
