@@ -89,6 +89,13 @@ def test_no_wait_returns_at_once(local_serve):
     assert summary["ended"] is False and summary["conversation_uuid"].startswith("CON-")
 
 
+def test_call_with_no_page_open_says_so(local_serve):
+    result = runner.invoke(app, ["call", "--talk-for", "0", "--timeout", "0.05", "--json"])
+    assert result.exit_code == 0, result.output
+    assert "No page is signed in" in result.stderr
+    assert json.loads(result.stdout)["outcome"] == "timeout"
+
+
 def test_call_without_a_server_says_how_to_start_one(isolated):
     result = runner.invoke(app, ["call", "--outcome", "answered"])
     assert result.exit_code == 2

@@ -109,6 +109,13 @@ def call(
             typer.echo(
                 f"Calling {summary['to']} from {summary['from']}: {who} takes it …", err=True
             )
+        if outcome is None and not summary["pages"]:
+            typer.secho(
+                "No page is signed in to take it: open the page URL vcall serve printed, "
+                "or use --outcome to let a stand-in answer.",
+                err=True,
+                fg=typer.colors.YELLOW,
+            )
 
     summary = asyncio.run(
         place_call(

@@ -65,7 +65,8 @@ class Call:
         self.inbound = Leg(uuid.uuid4().hex, self.id, "inbound", request.from_, to)
         self.app_legs: list[Leg] = []
         self.errors: list[str] = []
-        self.pages = 0  # pages rung (not counting a stand-in)
+        # Pages signed in as the application's users now; once ringing, the pages rung.
+        self.pages = sum(len(rtc.devices(user)) for user in route.users)
         self.task: asyncio.Task[None] | None = None
         self._outbox: asyncio.Queue[tuple[dict[str, Any], Webhook | None] | None] = asyncio.Queue()
         self._done = asyncio.Event()
