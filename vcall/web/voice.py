@@ -7,9 +7,9 @@ call event gets a 4xx with the reason and is filed in the store's ``rejected`` t
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
+import orjson
 from aiohttp import web
 
 from vcall.events import InvalidEvent, event_from_mapping, parse_event
@@ -60,6 +60,14 @@ async def read_body(request: web.Request) -> bytes:
     """
     if _BODY in request:
         return request[_BODY]
+    if request.content.is_eof():
+        # The whole body came with the headers (as webhooks do): nothing to wait for, so no
+        # timeout to arm; this is the hot path.
+        body = request.content.read_nowait()
+        if len(body) > MAX_BODY:
+            raise BodyTooLarge(body[:MAX_BODY])
+        request[_BODY] = body
+        return body
     chunks: list[bytes] = []
     size = 0
     try:
@@ -77,8 +85,17 @@ async def read_body(request: web.Request) -> bytes:
     return body
 
 
+def json_response(
+    data: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
+    """``web.json_response`` with orjson: a quarter of the time, on every webhook answer."""
+    return web.Response(
+        body=orjson.dumps(data), status=status, headers=headers, content_type="application/json"
+    )
+
+
 def _error(status: int, reason: str, **headers: str) -> web.Response:
-    return web.json_response({"ok": False, "error": reason}, status=status, headers=headers)
+    return json_response({"ok": False, "error": reason}, status=status, headers=headers)
 
 
 async def answer(request: web.Request) -> web.Response:
@@ -86,10 +103,10 @@ async def answer(request: web.Request) -> web.Response:
     params: Any
     if request.method == "POST":
         try:
-            params = json.loads(await read_body(request) or b"{}")
+            params = orjson.loads(await read_body(request) or b"{}")
         except UnreadableBody as exc:
             return _error(exc.status, str(exc))
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        except orjson.JSONDecodeError:
             return _error(400, "answer body is not JSON")
         if not isinstance(params, dict):
             return _error(400, "answer body must be a JSON object")
@@ -99,7 +116,7 @@ async def answer(request: web.Request) -> web.Response:
     if caller is not None and not isinstance(caller, str):
         return _error(400, "field 'from' must be a string")
     request.app[LOG].answer(caller, request.path)
-    return web.json_response(request.app[NCCO].build(caller))
+    return json_response(request.app[NCCO].build(caller))
 
 
 async def event(request: web.Request) -> web.Response:
@@ -135,10 +152,10 @@ async def event(request: web.Request) -> web.Response:
     stored = await store.append(parsed)
     if stored is None:
         log.event(None, parsed.status, duplicate=True)
-        return web.json_response({"ok": True, "duplicate": True})
+        return json_response({"ok": True, "duplicate": True})
     request.app[HUB].publish(stored)
     log.event(stored, stored.status)
-    return web.json_response({"ok": True, "id": stored.id, "duplicate": False})
+    return json_response({"ok": True, "id": stored.id, "duplicate": False})
 
 
 def add_routes(app: web.Application) -> None:
