@@ -282,12 +282,16 @@ class Platform:
 
         self._http = aiohttp.ClientSession()
 
-    async def close(self) -> None:
-        """Hang up every call in progress and close the HTTP client."""
+    async def hang_up_all(self) -> None:
+        """End every call in progress (server shutdown); their waiters return at once."""
         tasks = [c.task for c in self._calls.values() if c.task and not c.task.done()]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def close(self) -> None:
+        """Hang up every call in progress and close the HTTP client."""
+        await self.hang_up_all()
         if self._http is not None:
             await self._http.close()
 

@@ -88,12 +88,14 @@ def add_routes(app: web.Application, *, sandbox: bool, paths: Paths) -> None:
         yield
         await app[PLATFORM].close()
 
-    async def close_pages(app: web.Application) -> None:
-        # Open sockets would hold up the server's shutdown.
+    async def hang_up(app: web.Application) -> None:
+        # Calls in progress (and the requests waiting on them) and open page sockets would
+        # hold up the server's graceful shutdown, which waits for its connections.
+        await app[PLATFORM].hang_up_all()
         await app[RTC].close()
 
     app.cleanup_ctx.append(platform_ctx)
-    app.on_shutdown.append(close_pages)
+    app.on_shutdown.append(hang_up)
     app.router.add_post("/sandbox/calls", place_call)
     app.router.add_get("/sandbox/calls/{id}", call_status)
     app.router.add_get("/sandbox/rtc", rtc.handle)
