@@ -32,6 +32,7 @@ PAGE_DEFAULT, PAGE_MAX = 100, 1000
 LAST_MAX = 1000
 #: Rows read per query while a stream catches up after a cursor.
 _CATCH_UP_PAGE = 500
+_MAX_INT = 2**63 - 1
 
 
 def _int_param(
@@ -48,6 +49,8 @@ def _int_param(
     if value < low or (high is not None and value > high):
         bound = f"between {low} and {high}" if high is not None else f"at least {low}"
         raise web.HTTPBadRequest(reason=f"{name} must be {bound}")
+    if value > _MAX_INT:  # SQLite integers are 64-bit: a larger one cannot even be bound
+        raise web.HTTPBadRequest(reason=f"{name} must be at most {_MAX_INT}")
     return value
 
 
