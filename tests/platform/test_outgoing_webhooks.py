@@ -202,3 +202,22 @@ async def test_an_event_that_cannot_be_delivered_does_not_stop_the_call(api, san
     assert summary["outcome"] == "answered"
     assert summary["errors"] == ["event not delivered: event URL answered HTTP 503"]
     assert len(customer.at("/event")) == 8
+
+
+async def test_an_ncco_that_connects_nobody_completes_the_call(api, sandbox, customer):
+    link(sandbox, customer)
+    customer.ncco = [
+        {"action": "talk", "text": "We are closed."},
+        {"action": "connect", "endpoint": [{"type": "phone", "number": "447700900000"}]},
+    ]
+    summary = await place_call(api, **FAST)
+    assert summary["outcome"] == "completed" and len(summary["legs"]) == 1
+    bodies = [json.loads(e.body) for e in customer.at("/event")]
+    assert [b.get("status") for b in bodies] == [
+        "ringing",
+        "started",
+        "answered",
+        None,
+        "completed",
+    ]
+    assert bodies[3]["reason"] == "connect to a phone endpoint is not simulated; skipped"

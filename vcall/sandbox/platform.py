@@ -77,9 +77,12 @@ class Call:
 
     @property
     def outcome(self) -> str:
-        """``answered`` if the user picked up, else how the app leg ended (``failed``: no leg)."""
+        """``answered`` if the user picked up, else how the app leg ended; with no app leg,
+        ``completed`` (the NCCO connected nobody) or ``failed`` (there was no NCCO)."""
         if not self.app_legs:
-            return Outcome.failed if self.ended else "in-progress"
+            if not self.ended:
+                return "in-progress"
+            return "completed" if self.inbound.answered_at is not None else Outcome.failed
         leg = self.app_legs[-1]
         return Outcome.answered if leg.answered_at is not None else leg.status
 
@@ -185,8 +188,8 @@ class Call:
         """Ring an app user as a new leg; False when the caller hung up during it."""
         endpoints = action.get("endpoint")
         endpoint = endpoints[0] if isinstance(endpoints, list) and endpoints else None
-        kind = endpoint.get("type") if isinstance(endpoint, dict) else None
-        if kind != "app" or not isinstance(endpoint, dict):
+        if not isinstance(endpoint, dict) or endpoint.get("type") != "app":
+            kind = endpoint.get("type") if isinstance(endpoint, dict) else None
             self._error(f"connect to a {kind or 'missing'} endpoint is not simulated; skipped")
             return True
         user = str(endpoint.get("user", ""))
