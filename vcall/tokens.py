@@ -1,17 +1,22 @@
 """Client JWTs for the browser SDK: RS256, signed with the application's private key.
 
-Signing is done by ``vonage_jwt`` (the SDK's own JWT package); vcall only chooses the claims
-(``sub``, ``acl``, ``exp`` in seconds) and normalises the key it is given.
+Signing is PyJWT's, with the claims the SDK's ``vonage_jwt`` sets (``application_id``, ``iat``,
+``jti``, ``exp``) plus ``sub`` and ``acl``; ``exp`` is in seconds. ``vonage_jwt`` itself is a
+thin layer over PyJWT that imports pydantic, which would double ``vcall token``'s start-up.
 """
 
 from __future__ import annotations
 
 import re
 import time
+import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vcall._errors import ConfigError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 #: The longest lifetime Vonage accepts for a client token.
 MAX_TTL = 24 * 3600
@@ -85,6 +90,25 @@ def load_private_key(value: str) -> str:
     """
     from cryptography.hazmat.primitives import serialization
 
+    return (
+        load_key(value)
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
+
+
+def load_key(value: str) -> PrivateKeyTypes:
+    """A private key given as a path or PEM text (PKCS#1 or #8), checked and ready to sign.
+
+    Loading checks an RSA key's consistency, which takes tens of milliseconds: load once and
+    pass the key to :func:`mint`, rather than its PEM text.
+    """
+    from cryptography.hazmat.primitives import serialization
+
     if "-----BEGIN" in value:
         pem = value.encode()
     else:
@@ -96,14 +120,9 @@ def load_private_key(value: str) -> str:
         except OSError as exc:
             raise ConfigError(f"cannot read private key file {path}: {exc.strerror}") from None
     try:
-        key = serialization.load_pem_private_key(pem, password=None)
+        return serialization.load_pem_private_key(pem, password=None)
     except (ValueError, TypeError) as exc:
         raise ConfigError(f"the private key is not a usable unencrypted PEM key ({exc})") from None
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
 
 
 def public_key_pem(private_pem: str) -> str:
@@ -134,24 +153,29 @@ def new_key_pair() -> tuple[str, str]:
 
 def mint(
     application_id: str,
-    private_key_pem: str,
+    private_key: str | PrivateKeyTypes,
     sub: str,
     *,
     ttl: int = DEFAULT_TTL,
     acl: dict[str, Any] | None = None,
     now: int | None = None,
 ) -> str:
-    """A client JWT for user ``sub``; ``exp`` is ``iat + ttl`` in seconds."""
-    from vonage_jwt import JwtClient
+    """A client JWT for user ``sub``; ``exp`` is ``iat + ttl`` in seconds.
+
+    ``private_key`` is PEM text or, cheaper, a key from :func:`load_key`.
+    """
+    import jwt
 
     iat = int(time.time()) if now is None else now
     claims = {
+        "application_id": application_id,
         "sub": sub,
         "acl": acl if acl is not None else ACL_PRESETS["tutorial"],
         "iat": iat,
         "exp": iat + ttl,
+        "jti": str(uuid.uuid4()),
     }
-    return JwtClient(application_id, private_key_pem).generate_application_jwt(claims).decode()
+    return jwt.encode(claims, private_key, algorithm="RS256", headers={"typ": "JWT"})
 
 
 def decode(token: str, public_pem: str | None = None) -> tuple[dict[str, Any], bool | None]:
