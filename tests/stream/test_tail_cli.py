@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -190,3 +191,27 @@ async def test_tail_without_a_server_key_is_refused(procs, tmp_path: Path):
         "Error: no page key for http://127.0.0.1:9: pass --key "
         "(the server keeps it in .vcall/page.key)"
     )
+
+
+async def test_a_wrong_key_is_one_line_and_exit_2(procs, aiohttp_server, tmp_path: Path):
+    server = await aiohttp_server(
+        create_app(ServeOptions(store_path=tmp_path / "events.db", quiet=True))
+    )
+    url = str(server.make_url("")).rstrip("/")
+    tail = await procs("tail-events", "--json", "--url", url, "--key", "wrong")
+    async with asyncio.timeout(DEADLINE):
+        out, err = await tail.process.communicate()
+    assert tail.process.returncode == 2 and out == b""
+    assert err.decode().strip() == f"Error: vcall serve at {url} refused the page key (HTTP 401)"
+
+
+def test_help_imports_no_http_client():
+    code = (
+        "import sys\n"
+        "from vcall.cli import app\n"
+        "for args in (['tail-events', '--help'], ['replay', '--help']):\n"
+        "    try:\n        app(args)\n    except SystemExit:\n        pass\n"
+        "print(sorted(m for m in ('httpx', 'aiohttp', 'vonage', 'rich.live') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip().splitlines()[-1] == "[]"
