@@ -18,6 +18,8 @@ _STRING_FIELDS = ("uuid", "status", "conversation_uuid", "direction", "from", "t
 #: Fields the platform sends as strings but that a hand-written client may send as numbers.
 _SCALAR_FIELDS = ("duration", "price", "rate", "network", "start_time", "end_time")
 MAX_FIELD = 1024
+#: The status vcall gives Vonage's error reports, which carry no uuid or status of their own.
+ERROR_STATUS = "error"
 
 
 class InvalidEvent(ValueError):
@@ -49,6 +51,15 @@ def _scalar(value: Any) -> str | None:
     if value is None:
         return None
     return str(value).strip()
+
+
+def _is_error_report(data: dict[str, Any]) -> bool:
+    reason, conversation = data.get("reason"), data.get("conversation_uuid")
+    return (
+        isinstance(reason, str)
+        and bool(reason.strip())
+        and bool(conversation and conversation.strip())
+    )
 
 
 def parse_event(raw: bytes) -> CallEvent:
@@ -83,6 +94,10 @@ def event_from_mapping(data: Any, raw: bytes) -> CallEvent:
         raise InvalidEvent("field 'headers' must be an object")
     uuid = (data.get("uuid") or "").strip()
     status = (data.get("status") or "").strip()
+    if not uuid and not status and _is_error_report(data):
+        # Vonage reports a failed NCCO or answer URL as {reason, conversation_uuid, timestamp}:
+        # keep it, filed under its conversation with the status "error".
+        uuid, status = data["conversation_uuid"].strip(), ERROR_STATUS
     if not uuid:
         raise InvalidEvent("missing 'uuid'")
     if not status:

@@ -187,3 +187,18 @@ async def test_concurrent_events_all_committed(client, reader):
     ids = {(await r.json())["id"] for r in responses}
     assert len(ids) == 300
     assert await reader.count() == 300
+
+
+async def test_vonage_error_report_is_kept(client, reader):
+    """Vonage reports NCCO/answer-URL failures as {reason, conversation_uuid, timestamp}."""
+    body = b'{"reason":"answer_url returned no NCCO","conversation_uuid":"CON-1","timestamp":"2021-03-29T21:20:05.582Z"}'
+    resp = await client.post("/voice/event", data=body)
+    assert resp.status == 200
+    (stored,) = await reader.events()
+    assert (stored.status, stored.uuid, stored.conversation_uuid, stored.raw) == (
+        "error",
+        "CON-1",
+        "CON-1",
+        body,
+    )
+    assert (await client.post("/voice/event", data=b'{"reason": "x"}')).status == 400

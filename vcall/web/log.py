@@ -13,7 +13,9 @@ STATUS_STYLE = {
     "answered": "green",
     "completed": "dim",
 }
-FAILED_STATUSES = frozenset({"rejected", "failed", "busy", "timeout", "cancelled", "unanswered"})
+FAILED_STATUSES = frozenset(
+    {"rejected", "failed", "busy", "timeout", "cancelled", "unanswered", "error"}
+)
 
 
 def status_style(status: str) -> str:
