@@ -49,18 +49,20 @@ def tail_events(
     Reconnects by itself when the server restarts, with no event lost or shown twice.
     Stop with Ctrl-C.
     """
+    from functools import partial
+
     from vcall.config import Paths
     from vcall.feed import follow, locator
 
     locate = locator(url, key, Paths.default())
-    options = {"last": last, "since": since, "conversation": conversation}
+    feed = partial(follow, locate, last=last, since=since, conversation=conversation)
     if json_lines:
-        _print_lines(follow(locate, on_status=_StderrStatus(), **options))
+        _print_lines(feed(on_status=_StderrStatus()))
         return
     from vcall.tui import LiveTable
 
     with LiveTable() as view:
-        for item in follow(locate, on_status=view.status, **options):
+        for item in feed(on_status=view.status):
             view.add(item)
 
 
