@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import asyncio
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 from vcall.signing import query_payload, sign
 from vcall.store import open_store
 from vcall.web.app import ServeOptions, create_app
+from vcall.web.server import running
 
 #: A realistic signature secret (Vonage's are long random strings).
 SECRET = "sandbox-signature-secret-0123456789abcdef"
@@ -55,3 +60,44 @@ async def reader(options: ServeOptions):  # type: ignore[no-untyped-def]
     await store.open()
     yield store
     await store.close()
+
+
+@contextmanager
+def serve_in_thread(app: web.Application) -> Iterator[str]:
+    """Serve ``app`` on loopback from a thread with its own loop; yields the base URL.
+
+    Synchronous clients (hypothesis, requests, raw sockets) can then hammer a real server.
+    """
+    loop = asyncio.new_event_loop()
+
+    started: asyncio.Future[str] = loop.create_future()
+    stop = asyncio.Event()
+
+    async def main() -> None:
+        try:
+            async with running(app, "127.0.0.1", 0) as url:
+                started.set_result(url)
+                await stop.wait()
+        except BaseException as exc:
+            if not started.done():
+                started.set_exception(exc)
+            raise
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
+    thread.start()
+    try:
+        yield asyncio.run_coroutine_threadsafe(_wait(started), loop).result(timeout=30)
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(timeout=30)
+        loop.close()
+
+
+async def _wait(fut: asyncio.Future[str]) -> str:
+    return await fut
+
+
+@pytest.fixture
+def in_thread() -> Callable[[web.Application], AbstractContextManager[str]]:
+    """``with in_thread(app) as url:`` a real server on loopback, served from a thread."""
+    return serve_in_thread

@@ -1,0 +1,357 @@
+"""Fuzzing vcall serve: generated bad requests on every route → no 5xx, no crash.
+
+Requests come from two generators, both hypothesis-driven, sent fast to one real server on
+loopback (one test, many examples, not one test per example):
+
+* schemathesis over the server's own ``/api/openapi.json`` (negative and positive cases),
+  some signed correctly or carrying the page key so they get past the gates into handlers;
+* raw HTTP: arbitrary methods, paths, headers and bodies, and malformed request bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import logging
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+import requests
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from vcall.signing import query_payload, sign
+from vcall.web.app import create_app
+
+#: Total requests the fuzz test must send (the issue asks for at least 10,000).
+TARGET = 10_000
+#: Generated shapes: schemathesis cases, raw requests (each sent to every path), raw bytes.
+SHAPES = (300, 750, 1_000)
+_FAST = settings(
+    database=None,
+    deadline=None,
+    derandomize=False,
+    phases=[Phase.generate, Phase.shrink],
+    suppress_health_check=list(HealthCheck),
+    print_blob=True,
+)
+PATHS = [
+    "/healthz",
+    "/voice/answer",
+    "/voice/fallback",
+    "/voice/event",
+    "/api/events",
+    "/api/events/stream",
+    "/api/openapi.json",
+    "/",
+    "/voice/",
+    "/voice/../api/events",
+    "/%2e%2e/api/events",
+    "/api//events",
+]
+METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD", "TRACE", "FOO"]
+
+
+class Fuzzer:
+    """Sends requests to one server, counts answers by status, remembers 5xx and drops."""
+
+    def __init__(self, base: str, authorize: Callable[[requests.PreparedRequest, str], None]):
+        self.base = base
+        self.authorize = authorize
+        self.statuses: Counter[int] = Counter()
+        self.errors: list[str] = []
+        self.dropped: list[str] = []
+        self._local = threading.local()
+        self._pool = ThreadPoolExecutor(8, thread_name_prefix="fuzz")
+        self._pending: list[tuple[requests.Request, str]] = []
+        self._lock = threading.Lock()
+        self._connections: list[http.client.HTTPConnection] = []
+
+    def queue(self, request: requests.Request, how: str) -> None:
+        """Send ``request`` with credentials ``how`` soon, in a concurrent batch.
+
+        Concurrency matters: sequential requests would each wait for their own fsync,
+        while concurrent ones share the store's group commit, as real traffic does.
+        """
+        self._pending.append((request, how))
+        if len(self._pending) >= 32:
+            self.flush()
+
+    def flush(self) -> None:
+        """Send everything queued and wait for the answers."""
+        batch, self._pending = self._pending, []
+        list(self._pool.map(lambda item: self._send(*item), batch))
+
+    def close(self) -> None:
+        self.flush()
+        self._pool.shutdown()
+        for conn in self._connections:
+            conn.close()
+
+    def _connection(self) -> http.client.HTTPConnection:
+        if getattr(self._local, "conn", None) is None:
+            url = urlsplit(self.base)
+            self._local.conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+            with self._lock:
+                self._connections.append(self._local.conn)
+        return self._local.conn
+
+    def _send(self, request: requests.Request, how: str) -> None:
+        # requests only serialises (params, json, form bodies); the lighter http.client
+        # sends, on one keep-alive connection per thread.
+        if request.method == "HEAD":
+            request.data = request.json = None  # a HEAD body would desync the connection
+        try:
+            prepared = request.prepare()
+        except (ValueError, requests.RequestException):
+            return  # requests refuses to build it (e.g. a control character in a header)
+        self.authorize(prepared, how)
+        body = prepared.body.encode() if isinstance(prepared.body, str) else prepared.body
+        conn = self._connection()
+        try:
+            conn.request(prepared.method, prepared.path_url, body, dict(prepared.headers))
+            resp = conn.getresponse()
+            status = resp.status
+            if "event-stream" in resp.getheader("Content-Type", ""):
+                conn.close()  # the stream never ends: the status is all we need
+            else:
+                resp.read()
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            # Closing the connection on a malformed request is fine while it stays rare and
+            # the server keeps answering (both checked); a timeout would mean a hang.
+            with self._lock:
+                self.dropped.append(f"{type(exc).__name__} {prepared.method} {prepared.url}")
+            conn.close()
+            return
+        with self._lock:
+            self.statuses[status] += 1
+        if status >= 500:
+            self.errors.append(f"{status} {prepared.method} {prepared.url} {body!r:.200}")
+
+    @property
+    def sent(self) -> int:
+        return sum(self.statuses.values()) + len(self.dropped)
+
+
+def serve_credentials(secret: str, key: str) -> Callable[[requests.PreparedRequest, str], None]:
+    """For vcall serve: a valid signature on /voice/*, the page key elsewhere, or forgeries."""
+
+    def authorize(prepared: requests.PreparedRequest, how: str) -> None:
+        url = urlsplit(prepared.url)
+        if how == "none":
+            return
+        if how == "garbage":
+            prepared.headers["Authorization"] = "Bearer eyJhbGciOiJub25lIn0.e30."
+        elif url.path.startswith("/voice/"):
+            if prepared.method == "GET":
+                payload = query_payload(parse_qsl(url.query, keep_blank_values=True))
+            else:
+                body = prepared.body or b""
+                payload = body.encode() if isinstance(body, str) else body
+            token = sign(secret, payload, api_key="k", application_id="a")
+            prepared.headers["Authorization"] = f"Bearer {token}"
+        else:
+            prepared.headers["Authorization"] = f"Bearer {key}"
+
+    return authorize
+
+
+def raw_request(base: str, data: bytes, *, half_close: bool = False) -> bytes:
+    """Send ``data`` on a fresh connection; the first line of what comes back (b"": none).
+
+    ``half_close`` ends the sending side at once: for garbage that would otherwise leave the
+    server waiting for the rest of a request.
+    """
+    url = urlsplit(base)
+    with socket.create_connection((url.hostname, url.port), timeout=5) as sock:
+        sock.sendall(data)
+        if half_close:
+            sock.shutdown(socket.SHUT_WR)
+        reply = b""
+        with contextlib.suppress(OSError):
+            while b"\r\n" not in reply and (chunk := sock.recv(4096)):
+                reply += chunk
+    return reply.split(b"\r\n", 1)[0]
+
+
+_headers = st.dictionaries(
+    st.sampled_from(
+        ["Content-Type", "Authorization", "Origin", "Cookie", "Last-Event-ID", "X-Junk", "Accept"]
+    ),
+    st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=60),
+    max_size=4,
+)
+_bodies = st.one_of(
+    st.binary(max_size=300),
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+        lambda inner: (
+            st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+        ),
+        max_leaves=10,
+    ).map(lambda v: json.dumps(v).encode()),
+    st.fixed_dictionaries(
+        {"uuid": st.text(max_size=10), "status": st.text(max_size=10)},
+        optional={
+            "from": st.text(max_size=10) | st.integers(),
+            "duration": st.booleans() | st.text(),
+        },
+    ).map(lambda v: json.dumps(v).encode()),
+)
+_query = st.lists(st.tuples(st.text(max_size=10), st.text(max_size=20)), max_size=4)
+_garbage = st.binary(min_size=1, max_size=200)
+_bad_requests = st.builds(
+    lambda m, p, v, h: m + b" " + p + b" " + v + b"\r\n" + h + b"\r\n\r\n",
+    st.sampled_from([b"GET", b"POST", b"G\x00T", b"", b"CONNECT"]),
+    st.sampled_from([b"/voice/event", b"/healthz", b"*", b"http://x/", b"/\xff", b""]),
+    st.sampled_from([b"HTTP/1.1", b"HTTP/1.0", b"HTTP/9.9", b"HTTP/1.1x", b""]),
+    st.sampled_from(
+        [
+            b"Host: x",
+            b"Content-Length: -1",
+            b"Content-Length: 5\r\nContent-Length: 6",
+            b"Transfer-Encoding: chunked\r\n\r\nzz",
+            b"Transfer-Encoding: chunked, identity",
+            b"X: " + b"a" * 9000,
+            b"Bad Header",
+        ]
+    ),
+)
+_raw_lines = st.one_of(_garbage.map(lambda d: (d, True)), _bad_requests.map(lambda d: (d, False)))
+
+
+_HOW = st.sampled_from(["valid", "valid", "none", "garbage"])
+
+
+def fuzz_server(base: str, doc: dict, fuzz: Fuzzer, shapes: tuple[int, int, int]) -> list[bytes]:  # type: ignore[type-arg]
+    """Send schemathesis cases from ``doc``, raw HTTP requests and malformed bytes to ``base``.
+
+    ``shapes``: how many of each to generate. Generation is the costly part (a schemathesis
+    case takes 5-9 ms, a raw request ~1 ms, more than sending it), so each schemathesis case
+    is sent with and without valid credentials, and each raw request to every path.
+    Returns the first line answered to each malformed byte string (b"": none).
+    """
+    import schemathesis
+    from schemathesis import GenerationMode
+
+    n_openapi, n_raw, n_malformed = shapes
+    schema = schemathesis.openapi.from_dict(doc)
+    cases = st.one_of(
+        schema.as_strategy(GenerationMode.NEGATIVE), schema.as_strategy(GenerationMode.POSITIVE)
+    )
+    paths = sorted({*PATHS, *doc["paths"]})
+
+    @settings(_FAST, max_examples=n_openapi)
+    @given(case=cases, forged=st.sampled_from(["none", "garbage"]))
+    def from_openapi(case, forged):  # type: ignore[no-untyped-def]
+        kwargs = _request_kwargs(case.as_transport_kwargs(base_url=base))
+        for how in ("valid", forged):
+            fuzz.queue(requests.Request(**kwargs), how)
+
+    # Batches: one hypothesis example per request would cost more in overhead than the draw.
+    batch = 20
+    request = st.tuples(st.sampled_from(METHODS), _query, _headers, _bodies, _HOW)
+
+    @settings(_FAST, max_examples=max(1, n_raw // batch))
+    @given(shapes=st.lists(request, min_size=batch, max_size=batch))
+    def raw_http(shapes):  # type: ignore[no-untyped-def]
+        for method, query, headers, body, how in shapes:
+            for path in paths:
+                request = requests.Request(
+                    method, base + path, params=query, headers=headers, data=body or None
+                )
+                fuzz.queue(request, how)
+
+    sent: list[bytes] = []
+
+    @settings(_FAST, max_examples=max(1, n_malformed // batch))
+    @given(datas=st.lists(_raw_lines, min_size=batch, max_size=batch))
+    def malformed(datas):  # type: ignore[no-untyped-def]
+        for data, half_close in datas:
+            line = raw_request(base, data, half_close=half_close)
+            assert not line.startswith((b"HTTP/1.1 5", b"HTTP/1.0 5")), (data, line)
+            sent.append(line)
+
+    for run in (from_openapi, raw_http, malformed):
+        run()
+        fuzz.flush()
+    return sent
+
+
+def test_fuzz_serve_no_5xx(options, in_thread, caplog):
+    """≥ 10,000 generated requests across every route: no 5xx, no crash, healthz answers."""
+    caplog.set_level(logging.ERROR)
+    started = time.perf_counter()
+    with in_thread(create_app(options)) as base:
+        key = options.page_key
+        fuzz = Fuzzer(base, serve_credentials(options.signature_secret, key))
+        doc = requests.get(
+            f"{base}/api/openapi.json", headers={"Authorization": f"Bearer {key}"}
+        ).json()
+        lines = fuzz_server(base, doc, fuzz, SHAPES)
+        fuzz.close()
+        healthy = requests.get(f"{base}/healthz", timeout=5)
+    elapsed = time.perf_counter() - started
+    total = fuzz.sent + len(lines)
+    answered = Counter(line[:12] for line in lines)
+    print(
+        f"\nfuzz serve: {total} requests in {elapsed:.1f} s; {dict(fuzz.statuses)}; raw: {answered}"
+    )
+    assert fuzz.errors == []
+    assert total >= TARGET
+    assert healthy.status_code == 200 and healthy.json() == {"ok": True}
+    assert len(fuzz.dropped) < fuzz.sent // 100 and not any("Timeout" in d for d in fuzz.dropped)
+    assert_no_crash(caplog.records)
+
+
+def assert_no_crash(records: list[logging.LogRecord]) -> None:
+    """Only aiohttp's own complaints about unparsable HTTP may be logged as errors.
+
+    One known aiohttp 3.14 bug is let through by name: a request line without an HTTP
+    version (``CONNECT /x \\r\\n``) is answered 400, then aiohttp's connection task fails on
+    ``message.url is None`` ("'NoneType' object has no attribute 'absolute'"). It only ends
+    that connection (the server keeps answering, which the fuzz test checks); it is logged
+    by asyncio, not vcall, and needs fixing upstream.
+    """
+    from aiohttp.http_exceptions import HttpProcessingError
+
+    def known(record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], HttpProcessingError):
+            return True
+        text = record.getMessage()
+        return "RequestHandler.start()" in text and "no attribute 'absolute'" in text
+
+    crashes = [r.getMessage() for r in records if not known(r)]
+    assert crashes == []
+
+
+def _request_kwargs(kwargs: dict) -> dict:  # type: ignore[type-arg]
+    """schemathesis' requests kwargs, minus what requests.Request does not take."""
+    return {
+        k: v
+        for k, v in kwargs.items()
+        if k in {"method", "url", "headers", "params", "data", "json", "cookies", "files"}
+    }
+
+
+@pytest.mark.parametrize(
+    "path", [b"/voice/../api/events", b"/voice/%2e%2e/api/events", b"/healthz/../api/events"]
+)
+def test_open_prefixes_cannot_reach_keyed_routes(options, in_thread, path):
+    with in_thread(create_app(options)) as base:
+        line = raw_request(base, b"GET " + path + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert line.split(b" ")[1] in (b"401", b"404"), line
+
+
+async def test_fuzz_findings_stay_fixed(client, options):
+    """Requests the fuzzer once turned into a 500."""
+    key = {"Authorization": f"Bearer {options.page_key}"}
+    resp = await client.get("/api/events", params={"after": str(2**90)}, headers=key)
+    assert resp.status == 400 and "at most" in (await resp.json())["error"]
