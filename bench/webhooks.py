@@ -2,234 +2,223 @@
 
 Run from the repository root (after the README's test command, which makes .venv):
 
-    .venv/bin/python bench/webhooks.py            # the full run: 32 connections + sweep
+    .venv/bin/python bench/webhooks.py            # 8 s per point, sweep 1 / 8 / 32 / 128
     .venv/bin/python bench/webhooks.py --quick    # 3 s per point, 32 connections only
 
-All three servers are measured in this one run on this one machine, with wrk (installed from
-Debian's packages if missing). Event bodies vary per request (bench/event_unique.lua) so vcall's
-dedupe does not flatter it, and after each vcall run the store is checked: every event wrk got a
-2xx for must be stored (stored count between wrk's 2xx count and the number of requests sent).
+All servers run side by side in this one run on this one machine; each point is measured for
+every server back to back, so a change in the machine's load hits them alike. wrk (Debian's,
+installed if missing) runs one thread: on a 2-core machine, one core for wrk, one for the server.
+
+vcall serve runs as ``--live --no-verify --quiet``: the plain webhook path, no signature check
+(the sandbox default checks one), no line per webhook. It is measured at the default durability
+(``normal``) and at ``--durability full``. Event bodies vary per request (bench/event_unique.lua)
+so dedupe never flatters vcall. Data check after every vcall event run: each event id wrk got a
+2xx for is looked up in the store, and the only stored events wrk did not see acknowledged must
+be the ones in flight when wrk stopped (sent − answered, as counted by bench/count.lua).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import re
-import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
-import time
-from contextlib import contextmanager
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-ANCHORS = ROOT.parent / "shared" / "anchors"
-LUA_EVENT = ROOT / "bench" / "event_unique.lua"
-ANSWER_PATH = "/voice/answer?from=441234567890&to=442038297050&uuid=0779a56d002f1c7f47f82ef5fe84ab79"
-#: Prepended to every wrk script: numbers the threads and counts 2xx answers per thread.
-LUA_COUNT = """
-ok = 0
-local threads = {}
-local next_tid = 0
-function setup(thread)
-  thread:set("tid", next_tid)
-  next_tid = next_tid + 1
-  table.insert(threads, thread)
-end
-function response(status, headers, body) if status >= 200 and status < 300 then ok = ok + 1 end end
-function done(summary, latency, requests)
-  local total_ok = 0
-  for _, t in ipairs(threads) do total_ok = total_ok + t:get("ok") end
-  io.write(string.format("OK2XX %d\\n", total_ok))
-end
-"""
+import _harness as h
+
+ANSWER_PATH = (
+    "/voice/answer?from=441234567890&to=442038297050&uuid=0779a56d002f1c7f47f82ef5fe84ab79"
+)
+LUA_COUNT = h.BENCH / "count.lua"
+LUA_EVENT = h.BENCH / "event_unique.lua"
+ROUTES = {"answer GET": (ANSWER_PATH, None), "event POST": ("/voice/event", LUA_EVENT)}
+#: Targets from the issue, checked on the 32-connection row.
+TARGETS = "event ≥ 2.0× Express and ≥ 0.8× floor; answer p99 ≤ 3 ms (32 connections)"
+_run_ids = itertools.count(1)
 
 
-def ensure_tools() -> None:
-    """wrk (Debian) for load, node/npm for the Express anchor."""
-    if shutil.which("wrk") is None:
-        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
-    if shutil.which("node") is None:
-        sys.exit("node is needed for the Express anchor")
+@dataclass
+class Server:
+    """One server under test."""
+
+    name: str
+    cmd: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    cwd: Path | None = None
+    store: Path | None = None  #: vcall only: its SQLite file, for the data check
+    port: int = 0
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def servers(scratch: Path, anchors: Path) -> list[Server]:
+    """vcall (default durability and full), the Express anchor and the aiohttp floor."""
+    out = []
+    for name, flags in (("vcall", []), ("vcall full", ["--durability", "full"])):
+        port, home = h.free_port(), scratch / name.replace(" ", "-")
+        store = home / "events.db"
+        cmd = h.vcall_serve(port, store, *flags)
+        out.append(Server(name, cmd, {"VCALL_HOME": str(home)}, store=store, port=port))
+    port = h.free_port()
+    env = {"QUIET": "1", "PORT": str(port)}
+    out.append(Server("express", ["node", "express_server.js"], env, anchors, port=port))
+    port = h.free_port()
+    floor = [h.PYTHON, str(h.ANCHORS / "load" / "aiohttp_floor.py")]
+    out.append(Server("floor", floor, {"PORT": str(port)}, port=port))
+    return out
 
 
-def wait_ready(url: str, proc: subprocess.Popen, deadline_s: float = 20) -> None:
-    import urllib.error
-    import urllib.request
-
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited early with {proc.returncode}")
-        try:
-            urllib.request.urlopen(url, timeout=1).read()
-            return
-        except (urllib.error.URLError, ConnectionError):
-            time.sleep(0.05)  # bench script, not a test: polling interval with a deadline
-    raise RuntimeError(f"{url} not ready in {deadline_s}s")
-
-
-@contextmanager
-def server(cmd: list[str], env: dict[str, str], ready_url: str, cwd: Path | None = None):
-    proc = subprocess.Popen(cmd, env={**os.environ, **env}, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+def wrk(url: str, connections: int, seconds: float, script: Path | None, ids: Path) -> dict:
+    """One wrk run: requests/s, p50/p99 ms, and the counts from bench/count.lua."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
+        lua.write(LUA_COUNT.read_text() + (script.read_text() if script else ""))
+    env = {**os.environ, "BENCH_IDS": str(ids), "BENCH_RUN": str(next(_run_ids))}
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", lua.name, url]
     try:
-        wait_ready(ready_url, proc)
-        yield proc
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env).stdout
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
-def anchors_workdir(scratch: Path) -> Path:
-    """A writable copy of shared/anchors with its node_modules installed."""
-    work = scratch / "anchors"
-    if not (work / "node_modules" / "express").exists():
-        shutil.copytree(ANCHORS, work, dirs_exist_ok=True)
-        subprocess.run(["npm", "ci", "--silent", "--no-audit", "--no-fund"], cwd=work, check=True)
-    return work
-
-
-def wrk(url: str, connections: int, seconds: int, script: Path | None) -> dict[str, float]:
-    """One wrk run; requests/s, p50/p99 (ms), and how many 2xx / sent."""
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
-        fh.write(LUA_COUNT + (script.read_text() if script else ""))
-        lua = fh.name
-    threads = 1 if connections < 2 else 2 if connections >= 64 else 1
-    out = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", lua, url],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    os.unlink(lua)
+        os.unlink(lua.name)
 
     def ms(label: str) -> float:
         m = re.search(rf"^\s*{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
-        if not m:
-            return float("nan")
-        return float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
+        return float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)] if m else -1
 
-    total = int(re.search(r"(\d+) requests in", out).group(1))
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    counts = re.search(r"BENCH ok=(\d+) sent=(\d+) answered=(\d+)", out)
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
         "p50": ms("50"),
         "p99": ms("99"),
-        "requests": total,
-        "ok": int(re.search(r"OK2XX (\d+)", out).group(1)),
-        "non2xx": int(non2xx.group(1)) if non2xx else 0,
+        "ok": int(counts.group(1)),
+        "sent": int(counts.group(2)),
+        "answered": int(counts.group(3)),
     }
 
 
-def stored_events(db: Path) -> int:
-    with sqlite3.connect(db) as conn:
-        return conn.execute("SELECT count(*) FROM events").fetchone()[0]
+def data_check(store: Path, before: int, result: dict, ids: Path) -> str | None:
+    """None if every acknowledged event is stored and nothing else is, but what was in flight."""
+    acked = {int(line) for line in ids.read_text().split()}
+    with sqlite3.connect(store) as conn:
+        stored = {row[0] for row in conn.execute("SELECT id FROM events WHERE id > ?", (before,))}
+    in_flight = result["sent"] - result["answered"]
+    result.update(stored=len(stored), in_flight=in_flight)
+    if len(acked) != result["ok"]:
+        return f"{result['ok']} 2xx answers carried {len(acked)} distinct event ids"
+    if lost := acked - stored:
+        return f"{len(lost)} acknowledged events are not in the store"
+    if not 0 <= len(stored) - len(acked) <= in_flight:
+        return f"{len(stored)} stored, {len(acked)} acknowledged, {in_flight} in flight at the end"
+    return None
+
+
+def max_id(store: Path) -> int:
+    with sqlite3.connect(store) as conn:
+        return conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
+
+
+def run(seconds: float, sweep: list[int], scratch: Path) -> tuple[dict, list[str]]:
+    """Every route × connections × server; returns results[server][route][conns], problems."""
+    anchors = h.anchors_workdir()
+    under_test = servers(scratch, anchors)
+    results: dict = {s.name: {route: {} for route in ROUTES} for s in under_test}
+    problems: list[str] = []
+    ids = scratch / "acked.txt"
+    with ExitStack() as stack:
+        for s in under_test:
+            base = f"http://127.0.0.1:{s.port}"
+            stack.enter_context(h.server(s.cmd, base + ANSWER_PATH, s.env, s.cwd))
+            for path, script in ROUTES.values():  # warm-up (JITs, caches), not counted
+                wrk(base + path, 32, 1, script, ids)
+        for route, (path, script) in ROUTES.items():
+            for conns in sweep:
+                for s in under_test:
+                    before = max_id(s.store) if s.store else 0
+                    r = wrk(f"http://127.0.0.1:{s.port}{path}", conns, seconds, script, ids)
+                    results[s.name][route][conns] = r
+                    if s.store and script and (problem := data_check(s.store, before, r, ids)):
+                        problems.append(f"{s.name} {route} c={conns}: {problem}")
+                print(f"  {route} c={conns}: done  (load {h.load()})", file=sys.stderr)
+    return results, problems
+
+
+def table_rows(results: dict, sweep: list[int]) -> tuple[list[str], list[list[str]]]:
+    """Header and rows: req/s (p50 / p99 ms) per server, and vcall's ratios."""
+    names = list(results)
+    header = ["route", "conns", *names, "vcall/express", "vcall/floor"]
+    rows = []
+    for route in ROUTES:
+        for c in sweep:
+            cells = [results[n][route][c] for n in names]
+            v, e, f = (results[n][route][c]["rps"] for n in ("vcall", "express", "floor"))
+            rows.append(
+                [route, str(c)]
+                + [f"{r['rps']:,.0f} ({r['p50']:.2f} / {r['p99']:.2f})" for r in cells]
+                + [f"{v / e:.2f}×", f"{v / f:.2f}×"]
+            )
+    return header, rows
+
+
+def verdicts(results: dict) -> list[str]:
+    """The issue's targets, met or missed, on the 32-connection row."""
+    v, e, f = (results[n]["event POST"][32]["rps"] for n in ("vcall", "express", "floor"))
+    p99 = results["vcall"]["answer GET"][32]["p99"]
+    return [
+        f"event ingest vs Express: {v / e:.2f}× (target ≥ 2.0×): {'met' if v / e >= 2 else 'MISSED'}",
+        f"event ingest vs floor: {v / f:.2f}× (target ≥ 0.8×): {'met' if v / f >= 0.8 else 'MISSED'}",
+        f"answer p99: {p99:.2f} ms (target ≤ 3 ms): {'met' if p99 <= 3 else 'MISSED'}",
+    ]
+
+
+def markdown(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 s per point, 32 connections only")
-    parser.add_argument("--seconds", type=int, default=8)
-    parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--seconds", type=float, default=8, help="per point (default 8)")
+    parser.add_argument("--json", type=Path, help="also write the raw results here")
+    parser.add_argument("--markdown", type=Path, help="also write the table as Markdown here")
     args = parser.parse_args()
     seconds = 3 if args.quick else args.seconds
     sweep = [32] if args.quick else [1, 8, 32, 128]
-    ensure_tools()
-    scratch = Path(tempfile.mkdtemp(prefix="vcall-bench-"))
-    anchors = anchors_workdir(ROOT / "bench" / ".work")
-    vcall = str(ROOT / ".venv" / "bin" / "vcall")
-    results: dict[str, dict[str, dict[int, dict[str, float]]]] = {}
-    problems: list[str] = []
+    h.ensure_debian("wrk")
+    h.WORK.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="webhooks-", dir=h.WORK) as scratch:
+        results, problems = run(seconds, sweep, Path(scratch))
 
-    def run(name: str, cmd: list[str], env: dict[str, str], port: int, cwd: Path | None = None, db: Path | None = None):
-        base = f"http://127.0.0.1:{port}"
-        res: dict[str, dict[int, dict[str, float]]] = {"answer": {}, "event": {}}
-        with server(cmd, env, base + ANSWER_PATH, cwd):
-            res["answer"][32] = wrk(base + ANSWER_PATH, 32, seconds, None)
-            before = stored_events(db) if db else 0
-            for c in sweep:
-                r = wrk(base + "/voice/event", c, seconds, LUA_EVENT)
-                res["event"][c] = r
-                if db:
-                    # wrk stops with requests in flight; those may commit after wrk stopped counting.
-                    stored = stored_events(db) - before
-                    before += stored
-                    r["stored"] = stored
-                    if not (r["ok"] <= stored <= r["ok"] + c):
-                        problems.append(f"{name} c={c}: {r['ok']} 2xx answers but {stored} stored")
-        results[name] = res
-        print(f"  {name}: done", file=sys.stderr)
-
-    db = scratch / "events.db"
-    port = free_port()
-    run(
-        "vcall",
-        [vcall, "serve", "--quiet", "--port", str(port), "--store", str(db), *VCALL_SERVE_ARGS],
-        {"VCALL_HOME": str(scratch / ".vcall")},
-        port,
-        db=db,
-    )
-    port = free_port()
-    run("express", ["node", "express_server.js"], {"QUIET": "1", "PORT": str(port)}, port, cwd=anchors)
-    port = free_port()
-    run("floor", [str(ROOT / ".venv" / "bin" / "python"), str(ANCHORS / "load" / "aiohttp_floor.py")], {"PORT": str(port)}, port)
-
-    print_table(results, sweep)
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
-    shutil.rmtree(scratch, ignore_errors=True)
-    if problems:
-        print("\nDATA CHECK FAILED:\n  " + "\n  ".join(problems))
-        sys.exit(1)
-    print("\nData check: every event wrk got a 2xx for is in the store.")
-
-
-#: Extra flags for vcall serve in the benchmark (none: the defaults are what is measured).
-VCALL_SERVE_ARGS: list[str] = []
-
-
-def print_table(results: dict, sweep: list[int]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title="Webhooks, wrk on loopback (req/s; p50 / p99 ms)")
-    table.add_column("route")
-    table.add_column("conns", justify="right")
-    for name in results:
-        table.add_column(name, justify="right")
-    table.add_column("vcall/express", justify="right")
-    table.add_column("vcall/floor", justify="right")
-
-    def cell(r: dict[str, float]) -> str:
-        return f"{r['rps']:,.0f}  ({r['p50']:.2f} / {r['p99']:.2f})"
-
-    rows = [("answer GET", 32)] + [("event POST", c) for c in sweep]
-    for route, c in rows:
-        key = "answer" if route.startswith("answer") else "event"
-        cells = [cell(results[n][key][c]) for n in results]
-        v = results["vcall"][key][c]["rps"]
-        table.add_row(
-            route,
-            str(c),
-            *cells,
-            f"{v / results['express'][key][c]['rps']:.2f}x",
-            f"{v / results['floor'][key][c]['rps']:.2f}x",
+    header, rows = table_rows(results, sweep)
+    title = f"Webhooks: wrk -t1, {seconds:g} s per point; req/s (p50 / p99 ms)"
+    table = Table(*header, title=title)
+    for row in rows:
+        table.add_row(*row)
+    console = Console(width=200)
+    console.print(table)
+    for line in verdicts(results):
+        console.print(line)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    if args.markdown:
+        text = f"{title}\n\n{markdown(header, rows)}\n\n" + "\n".join(
+            f"- {line}" for line in verdicts(results)
         )
-    Console().print(table)
+        args.markdown.write_text(text + "\n")
+    if problems:
+        print("\nDATA CHECK FAILED:\n  " + "\n  ".join(problems))
+        sys.exit(1)
+    print(
+        "\nData check: every event vcall acknowledged is in its store; the only others are the "
+        "requests in flight when wrk stopped."
+    )
 
 
 if __name__ == "__main__":

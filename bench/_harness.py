@@ -1,0 +1,126 @@
+"""What the benchmark scripts share: servers as subprocesses, the anchors, wrk, the machine."""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "bench"
+ANCHORS = ROOT.parent / "shared" / "anchors"
+#: Scratch space (gitignored): the anchors' copy with node_modules, stores, keys.
+WORK = BENCH / ".work"
+RESULTS = BENCH / "results"
+VENV_BIN = ROOT / ".venv" / "bin"
+VCALL = str(VENV_BIN / "vcall")
+PYTHON = str(VENV_BIN / "python")
+
+
+def ensure_debian(*tools: str) -> None:
+    """Install the Debian packages named like these tools (wrk, hyperfine) if missing."""
+    missing = [tool for tool in tools if shutil.which(tool) is None]
+    if missing:
+        sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
+        subprocess.run([*sudo, "apt-get", "update", "-qq"], check=True)
+        subprocess.run([*sudo, "apt-get", "install", "-y", "-qq", *missing], check=True)
+
+
+def anchors_workdir() -> Path:
+    """A writable copy of shared/anchors with its node_modules installed (npm ci, once)."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        sys.exit("node and npm are needed for the anchors (Express, the Vonage CLI)")
+    work = WORK / "anchors"
+    if not (work / "node_modules" / ".bin" / "vonage").exists():
+        shutil.copytree(ANCHORS, work, dirs_exist_ok=True)
+        subprocess.run(["npm", "ci", "--silent", "--no-audit", "--no-fund"], cwd=work, check=True)
+    return work
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_ready(url: str, proc: subprocess.Popen[bytes], deadline_s: float = 60) -> None:
+    """Poll ``url`` until it answers (deadline: a loaded machine starts servers slowly)."""
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args} exited early with {proc.returncode}")
+        try:
+            urllib.request.urlopen(url, timeout=1).read()
+            return
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.05)  # a script, not a test: polling interval under a deadline
+    raise RuntimeError(f"{url} not ready in {deadline_s:g} s")
+
+
+@contextmanager
+def server(
+    cmd: list[str], ready_url: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run a server subprocess while the context is open (stopped with SIGTERM)."""
+    proc = subprocess.Popen(
+        cmd,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_ready(ready_url, proc)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def vcall_serve(port: int, store: Path, *flags: str) -> list[str]:
+    """``vcall serve`` measuring the plain webhook path: live mode, no signature checks, quiet."""
+    mode = ["--live", "--no-verify", "--quiet"]
+    return [VCALL, "serve", *mode, "--port", str(port), "--store", str(store), *flags]
+
+
+def rss_kib(pid: int) -> tuple[int, int]:
+    """(current, peak) resident set size of a process, KiB."""
+    fields = dict(
+        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+    )
+    return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
+
+
+def machine() -> dict[str, str]:
+    """What the numbers were measured on, and how busy it was."""
+    cpuinfo = Path("/proc/cpuinfo").read_text()
+    model = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.M)
+    mem = re.search(r"^MemTotal:\s+(\d+) kB", Path("/proc/meminfo").read_text(), re.M)
+    return {
+        "cpu": model.group(1).strip() if model else platform.processor(),
+        "nproc": str(os.cpu_count()),
+        "ram": f"{int(mem.group(1)) / 1024**2:.1f} GiB" if mem else "?",
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "load": load(),
+    }
+
+
+def load() -> str:
+    """The 1/5/15-minute load averages, as uptime prints them."""
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
