@@ -101,3 +101,80 @@ async def _wait(fut: asyncio.Future[str]) -> str:
 def in_thread() -> Callable[[web.Application], AbstractContextManager[str]]:
     """``with in_thread(app) as url:`` a real server on loopback, served from a thread."""
     return serve_in_thread
+
+
+class ServeProcess:
+    """A ``vcall serve`` subprocess on an ephemeral loopback port."""
+
+    def __init__(self, home: Path, store: Path, *args: str, env: dict[str, str] | None = None):
+        import os
+        import subprocess
+        import sys
+
+        self.home = home
+        self.log = home.parent / f"serve-{os.getpid()}-{id(self)}.log"
+        runtime = home / "serve.json"
+        runtime.unlink(missing_ok=True)
+        command = [sys.executable, "-m", "vcall", "serve", "--port", "0", "--store", str(store)]
+        self._out = self.log.open("wb")
+        self.proc = subprocess.Popen(
+            [*command, *args],
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "VCALL_HOME": str(home), **(env or {})},
+        )
+        self.url = self._wait_for_url(runtime)
+
+    def _wait_for_url(self, runtime: Path, deadline: float = 30.0) -> str:
+        import json
+        import time
+
+        end = time.monotonic() + deadline
+        while time.monotonic() < end:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"vcall serve exited: {self.output()}")
+            try:
+                return str(json.loads(runtime.read_text())["url"])
+            except (FileNotFoundError, ValueError, KeyError):
+                time.sleep(0.02)  # polling for start-up, with a deadline
+        raise TimeoutError(f"vcall serve did not start: {self.output()}")
+
+    def output(self) -> str:
+        """Everything the process printed so far (stdout and stderr)."""
+        self._out.flush()
+        return self.log.read_text(errors="replace")
+
+    def kill(self) -> None:
+        """``kill -9``: no clean-up, no chance to flush anything."""
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        """Ctrl-C, then wait."""
+        import signal
+
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=10)
+            except Exception:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self._out.close()
+
+
+@pytest.fixture
+def serve_process(tmp_path: Path) -> Iterator[Callable[..., ServeProcess]]:
+    """``serve_process(*args, store=..., env=...)`` starts vcall serve; all are stopped after."""
+    started: list[ServeProcess] = []
+
+    def start(
+        *args: str, store: Path | None = None, env: dict[str, str] | None = None
+    ) -> ServeProcess:
+        proc = ServeProcess(tmp_path / ".vcall", store or tmp_path / "events.db", *args, env=env)
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        proc.stop()
