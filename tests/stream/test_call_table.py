@@ -21,7 +21,7 @@ def render(table: CallTable) -> tuple[str, dict[str, str]]:
     styles = {
         seg.text.strip(): str(seg.style)
         for seg in console.render(table.render())
-        if seg.text.strip() in ("ringing", "started", "answered", "completed", "cancelled")
+        if seg.text.strip() in ("ringing", "started", "answered", "completed", "cancelled", "error")
     }
     console.print(table.render())
     return console.export_text(), styles
@@ -88,6 +88,19 @@ def test_only_the_newest_calls_are_shown_but_all_are_counted(seed_json):
     assert [r.split("│")[2].strip() for r in rows(text)] == ["00000003", "00000004"]
     assert "calls seen: 5" in text and "total cost: 0.0072" in text
     assert "showing the newest 2" in text
+
+
+def test_a_vonage_error_report_is_a_red_row_with_its_reason():
+    report = {
+        "reason": "Invalid NCCO: unknown action",
+        "conversation_uuid": "CON-abcdef12-0000",
+        "timestamp": "2021-03-29T21:20:05.582Z",
+    }
+    table = CallTable()
+    table.add(FeedEvent(1, "t", report))
+    text, styles = render(table)
+    (row,) = [line for line in text.splitlines() if "Invalid NCCO" in line]
+    assert "abcdef12" in row and "error" in row and styles == {"error": "red"}
 
 
 def test_connection_state_in_the_footer():

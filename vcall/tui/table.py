@@ -16,6 +16,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from vcall.events import InvalidEvent, event_from_mapping
 from vcall.feed import FeedEvent
 from vcall.web.log import status_style
 
@@ -32,6 +33,8 @@ class Leg:
     from_: str
     to: str
     first_seen: str
+    #: Shown instead of from → to when there is none (Vonage's error reports: the reason).
+    note: str = ""
     status: str = ""
     status_at: str = ""
     duration: str = ""
@@ -45,12 +48,6 @@ class Leg:
         if self.direction == "outbound":
             return "outbound" if self.to.lstrip("+").isdigit() else "app user"
         return self.direction or "-"
-
-
-def _text(data: dict[str, Any], name: str) -> str:
-    """A field as display text: the platform sends ' 4412…' now and then, so strip."""
-    value = data.get(name)
-    return "" if value is None else str(value).strip()
 
 
 def _clock(timestamp: str) -> str:
@@ -72,21 +69,30 @@ class CallTable:
 
     def add(self, item: FeedEvent) -> None:
         """Fold one event into its leg's row."""
-        data = item.event
-        uuid = _text(data, "uuid")
-        conversation = _text(data, "conversation_uuid") or uuid
-        when = _text(data, "timestamp") or item.received_at
+        try:
+            # The webhook's own normalisation: stripped fields, error reports as 'error'.
+            event = event_from_mapping(item.event, b"")
+        except InvalidEvent:
+            return  # stored before a stricter check: nothing a row could show
+        conversation = event.conversation_uuid or event.uuid
+        when = event.timestamp or item.received_at
         legs = self.calls.setdefault(conversation, {})
-        leg = legs.get(uuid)
+        leg = legs.get(event.uuid)
         if leg is None:
-            leg = legs[uuid] = Leg(
-                uuid, _text(data, "direction"), _text(data, "from"), _text(data, "to"), when
+            reason = item.event.get("reason")
+            leg = legs[event.uuid] = Leg(
+                event.uuid,
+                event.direction or "",
+                event.from_ or "",
+                event.to or "",
+                when,
+                note=str(reason) if reason and not (event.from_ or event.to) else "",
             )
         # Delivery order is not guaranteed: a late 'answered' must not undo 'completed'.
         if when >= leg.status_at:
-            leg.status, leg.status_at = _text(data, "status"), when
-        leg.duration = _text(data, "duration") or leg.duration
-        leg.price = _text(data, "price") or leg.price
+            leg.status, leg.status_at = event.status, when
+        leg.duration = event.duration or leg.duration
+        leg.price = event.price or leg.price
 
     @property
     def total_cost(self) -> Decimal:
@@ -115,7 +121,7 @@ class CallTable:
                     _clock(leg.first_seen),
                     short if i == 0 else "",
                     leg.kind,
-                    f"{leg.from_ or '?'} → {leg.to or '?'}",
+                    leg.note or f"{leg.from_ or '?'} → {leg.to or '?'}",
                     Text(leg.status, style=status_style(leg.status)),
                     f"{leg.duration} s" if leg.duration else "",
                     leg.price,
