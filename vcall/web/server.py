@@ -15,6 +15,11 @@ from vcall._errors import ConfigError
 
 T = TypeVar("T")
 
+#: Seconds a connection may sit without sending a complete request head: from connect, or
+#: from its previous response. Slow senders (slowloris) are cut off after it; long responses
+#: such as the event stream are not affected.
+IDLE_TIMEOUT = 15.0
+
 
 def run(main: Coroutine[Any, Any, T]) -> T:
     """``asyncio.run`` on uvloop when it is installed: faster sockets on the webhook hot path."""
@@ -30,13 +35,22 @@ def run(main: Coroutine[Any, Any, T]) -> T:
 
 @asynccontextmanager
 async def running(
-    app: web.Application, host: str, port: int, *, ssl_context: ssl.SSLContext | None = None
+    app: web.Application,
+    host: str,
+    port: int,
+    *,
+    ssl_context: ssl.SSLContext | None = None,
+    idle_timeout: float = IDLE_TIMEOUT,
 ) -> AsyncIterator[str]:
     """Serve ``app`` while the context is open; yields the base URL (port 0 = any free).
 
     With ``ssl_context`` it serves HTTPS (the sandbox API: the Vonage SDK only speaks https).
     """
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    # aiohttp arms keepalive_timeout when a connection opens and after each response, and
+    # closes the connection if no whole request head has arrived by then: a header timeout.
+    runner = web.AppRunner(
+        app, access_log=None, handle_signals=False, keepalive_timeout=idle_timeout
+    )
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port, backlog=1024, ssl_context=ssl_context)
