@@ -114,3 +114,21 @@ def test_decode_reports_signature(pkcs8):
     assert claims["sub"] == "Bob" and valid is True
     _, other_public = _key(serialization.PrivateFormat.PKCS8)
     assert tokens.decode(token, other_public)[1] is False
+
+
+def test_unchecked_key_that_signs_wrongly_is_refused(pkcs8):
+    """``vcall token`` skips OpenSSL's slow key check: mint's own verification must catch it."""
+    good = serialization.load_pem_private_key(pkcs8[0].encode(), password=None).private_numbers()
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_numbers()
+    mixed = rsa.RSAPrivateNumbers(
+        good.p, good.q, other.d, other.dmp1, other.dmq1, good.iqmp, good.public_numbers
+    ).private_key(unsafe_skip_rsa_key_validation=True)
+    pem = mixed.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    with pytest.raises(ConfigError, match="does not verify"):
+        tokens.mint(APP_ID, tokens.load_key(pem, check=False), "Alice")
+    with pytest.raises(ConfigError, match="not a usable"):
+        tokens.load_key(pem)
+    token = tokens.mint(APP_ID, tokens.load_key(pkcs8[0], check=False), "Alice")
+    assert jwt.decode(token, pkcs8[1], algorithms=["RS256"])["sub"] == "Alice"

@@ -74,7 +74,7 @@ def token(
         raise ConfigError(
             "no private key: pass --private-key, set VONAGE_PRIVATE_KEY, or run `vcall setup`"
         )
-    key = tokens.load_key(settings.private_key)
+    key = tokens.load_key(settings.private_key, check=False)  # mint() verifies what it signs
     typer.echo(tokens.mint(settings.application_id, key, user, ttl=seconds, acl=grant))
 
 
