@@ -63,10 +63,11 @@ class Settings:
 
     paths: Paths
     api_key: str | None = None
-    api_secret: str | None = None
+    # Secrets stay out of repr(), so printing or logging settings cannot show them.
+    api_secret: str | None = field(default=None, repr=False)
     application_id: str | None = None
-    private_key: str | None = None  # a path or PEM text
-    signature_secret: str | None = None
+    private_key: str | None = field(default=None, repr=False)  # a path or PEM text
+    signature_secret: str | None = field(default=None, repr=False)
     #: Setting name → the layer it came from: ``flag``, ``env``, ``.env`` or ``state``.
     sources: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 

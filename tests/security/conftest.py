@@ -141,7 +141,8 @@ class ServeProcess:
 
     def output(self) -> str:
         """Everything the process printed so far (stdout and stderr)."""
-        self._out.flush()
+        if not self._out.closed:
+            self._out.flush()
         return self.log.read_text(errors="replace")
 
     def kill(self) -> None:

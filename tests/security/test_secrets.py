@@ -148,3 +148,40 @@ async def test_vcall_files_and_folders_are_private(aiohttp_client, options, sign
         if mode != (0o700 if (paths.home.parent / name).is_dir() else 0o600)
     }
     assert wrong == {}
+
+
+@pytest.mark.e2e
+async def test_serve_process_at_debug_prints_no_secret(
+    serve_process, options, private_pem, sign_body
+):
+    """The real command, logging at DEBUG, driven with keys, tokens and forgeries."""
+    import aiohttp
+
+    env = {
+        "VCALL_LOG_LEVEL": "DEBUG",
+        "PYTHONASYNCIODEBUG": "1",
+        "VONAGE_SIGNATURE_SECRET": options.signature_secret,
+        "VONAGE_API_SECRET": API_SECRET,
+        "VONAGE_PRIVATE_KEY": private_pem,
+    }
+    server = serve_process(env=env)
+    key = (server.home / "page.key").read_text().strip()
+    user_jwt = tokens.mint("app-1", private_pem, "Alice")
+    body = b'{"uuid":"u","status":"started"}'
+    signed = sign_body(body)
+    async with aiohttp.ClientSession(server.url) as http:
+        for headers in (signed, signed, {"Authorization": f"Bearer {user_jwt}"}, {}):
+            async with http.post("/voice/event", data=body, headers=headers) as resp:
+                await resp.read()
+        async with http.get("/api/events", params={"key": key}) as resp:
+            assert resp.status == 200
+        async with http.get("/api/events", headers={"Authorization": f"Bearer {user_jwt}"}) as r:
+            assert r.status == 401
+    server.stop()
+    # The one line meant to show the key: the page URL printed for the user to open.
+    out = "\n".join(
+        line for line in server.output().splitlines() if not line.strip().startswith("the page")
+    )
+    # It did log at DEBUG, and saw both the signed event and the forgeries.
+    assert "DEBUG vcall.web.signed: signed by Vonage" in out and "REJECTED 401" in out
+    assert _leaks(out, [key, options.signature_secret, API_SECRET, private_pem, user_jwt]) == []

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import heapq
 import ipaddress
+import logging
 import time
 from collections.abc import Callable
 
@@ -23,6 +24,7 @@ from vcall.web.keys import LOG, STORE
 from vcall.web.voice import UnreadableBody, read_body
 
 SIGNED_PREFIX = "/voice/"
+logger = logging.getLogger("vcall.web.signed")
 
 
 class ReplayGuard:
@@ -63,7 +65,10 @@ class WebhookVerifier:
         self.guard = guard or ReplayGuard()
 
     def check(self, authorization: str | None, payload: bytes) -> str | None:
-        """None when the request is Vonage's; otherwise the reason it is not."""
+        """None when the request is Vonage's; otherwise the reason it is not.
+
+        Never log ``authorization``: it is a bearer token.
+        """
         scheme, _, token = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return "missing signature: expected Authorization: Bearer <JWT>"
@@ -76,6 +81,7 @@ class WebhookVerifier:
             return "token jti must be a non-empty string"
         if not self.guard.first_use(jti, float(claims["iat"])):
             return "token jti was already used (replayed request)"
+        logger.debug("signed by Vonage: jti %s, iat %s", jti, claims["iat"])
         return None
 
 
