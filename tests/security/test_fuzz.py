@@ -210,7 +210,9 @@ _garbage = st.binary(min_size=1, max_size=200)
 _bad_requests = st.builds(
     lambda m, p, v, h: m + b" " + p + b" " + v + b"\r\n" + h + b"\r\n\r\n",
     st.sampled_from([b"GET", b"POST", b"G\x00T", b"", b"CONNECT"]),
-    st.sampled_from([b"/voice/event", b"/healthz", b"*", b"http://x/", b"/\xff", b""]),
+    st.sampled_from(
+        [b"/voice/event", b"/api/events", b"/healthz", b"*", b"http://x/", b"/\xff", b""]
+    ),
     st.sampled_from([b"HTTP/1.1", b"HTTP/1.0", b"HTTP/9.9", b"HTTP/1.1x", b""]),
     st.sampled_from(
         [
@@ -221,6 +223,10 @@ _bad_requests = st.builds(
             b"Transfer-Encoding: chunked, identity",
             b"X: " + b"a" * 9000,
             b"Bad Header",
+            # Header bytes that are not UTF-8 reach the handlers as surrogate escapes.
+            b"Host: x\r\nAuthorization: Bearer \xff\xfe",
+            b"Host: x\r\nCookie: vcall_key=\xff",
+            b"Host: x\r\nContent-Length: 2\r\nContent-Type: \xff/\xfe; charset=\xff",
         ]
     ),
 )

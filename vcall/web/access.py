@@ -54,7 +54,9 @@ async def require_key(request: web.Request, handler: web.Handler) -> web.StreamR
         return await handler(request)
     key, from_query = _presented(request)
     expected = request.app[PAGE_KEY]
-    if not key or not hmac.compare_digest(key.encode(), expected.encode()):
+    # surrogateescape: header bytes that are not UTF-8 arrive as lone surrogates.
+    presented = (key or "").encode("utf-8", "surrogateescape")
+    if not key or not hmac.compare_digest(presented, expected.encode()):
         return web.json_response(
             {"ok": False, "error": "this page needs the key: open the URL vcall serve printed"},
             status=401,

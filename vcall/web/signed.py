@@ -72,6 +72,8 @@ class WebhookVerifier:
         scheme, _, token = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return "missing signature: expected Authorization: Bearer <JWT>"
+        if not token.isascii():  # header bytes that are not UTF-8 arrive as surrogates
+            return "bad signature token: not a JWT"
         try:
             claims = verify(token.strip(), self._secret, payload)
         except InvalidSignature as exc:
