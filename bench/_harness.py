@@ -124,3 +124,23 @@ def machine() -> dict[str, str]:
 def load() -> str:
     """The 1/5/15-minute load averages, as uptime prints them."""
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def publish(
+    title: str, header: list[str], rows: list[list[str]], notes: list[str], md: Path | None
+) -> None:
+    """Print a result table and its notes; also write them as Markdown to ``md`` if given."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(*header, title=title)
+    for row in rows:
+        table.add_row(*row)
+    console = Console(width=200)
+    console.print(table)
+    for note in notes:
+        console.print(note)
+    if md is not None:
+        lines = [f"{title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(row) + " |" for row in rows]
+        md.write_text("\n".join([*lines, "", *(f"- {note}" for note in notes)]) + "\n")

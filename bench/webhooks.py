@@ -174,11 +174,6 @@ def verdicts(results: dict) -> list[str]:
     ]
 
 
-def markdown(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 s per point, 32 connections only")
@@ -193,25 +188,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="webhooks-", dir=h.WORK) as scratch:
         results, problems = run(seconds, sweep, Path(scratch))
 
-    from rich.console import Console
-    from rich.table import Table
-
     header, rows = table_rows(results, sweep)
     title = f"Webhooks: wrk -t1, {seconds:g} s per point; req/s (p50 / p99 ms)"
-    table = Table(*header, title=title)
-    for row in rows:
-        table.add_row(*row)
-    console = Console(width=200)
-    console.print(table)
-    for line in verdicts(results):
-        console.print(line)
+    h.publish(title, header, rows, verdicts(results), args.markdown)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
-    if args.markdown:
-        text = f"{title}\n\n{markdown(header, rows)}\n\n" + "\n".join(
-            f"- {line}" for line in verdicts(results)
-        )
-        args.markdown.write_text(text + "\n")
     if problems:
         print("\nDATA CHECK FAILED:\n  " + "\n  ".join(problems))
         sys.exit(1)
