@@ -43,8 +43,13 @@ class CallEvent:
 
     @property
     def dedupe_key(self) -> str:
-        """Vonage may deliver an event twice: uuid + status + timestamp identify it."""
-        return f"{self.uuid}|{self.status}|{self.timestamp or ''}"
+        """Vonage may deliver an event twice: timestamp + uuid + status identify it.
+
+        The timestamp leads so that new keys land at the end of the store's unique index, as
+        timestamps mostly grow: led by the (random) uuid, each insert would touch a random
+        index page, which doubled the cost of storing an event.
+        """
+        return f"{self.timestamp or ''}|{self.uuid}|{self.status}"
 
 
 def _scalar(value: Any) -> str | None:

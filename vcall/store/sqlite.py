@@ -61,6 +61,11 @@ CREATE TABLE IF NOT EXISTS rejected (
     body BLOB NOT NULL
 );
 """
+#: Schema changes for stores made by earlier versions; ``PRAGMA user_version`` counts them.
+_MIGRATIONS = (
+    # 1: dedupe keys lead with the timestamp (see CallEvent.dedupe_key).
+    "UPDATE events SET dedupe_key = coalesce(timestamp, '') || '|' || uuid || '|' || status",
+)
 _EVENT_COLUMNS = (
     'id, received_at, conversation_uuid, uuid, status, direction, "from", "to", '
     "timestamp, duration, price, raw"
@@ -94,6 +99,15 @@ def _create_private(path: Path) -> None:
             file.chmod(0o600)
 
 
+def _migrate(conn: sqlite3.Connection) -> None:
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    for number, sql in enumerate(_MIGRATIONS[version:], start=version + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute(sql)
+        conn.execute(f"PRAGMA user_version={number}")
+        conn.execute("COMMIT")
+
+
 def _row_event(row: tuple[Any, ...]) -> StoredEvent:
     return StoredEvent(*row[:11], raw=bytes(row[11]))
 
@@ -117,6 +131,7 @@ class SqliteStore:
             _create_private(self.path)
             conn = _connect(self.path, self.durability)
             conn.executescript(_SCHEMA)
+            _migrate(conn)
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open event store {self.path}: {exc}") from exc
         self._writer = threading.Thread(
