@@ -38,10 +38,16 @@ def normalise(text: str) -> str:
 
 
 def describe(msisdn: str) -> tuple[str, str]:
-    """The ISO country and Numbers API type of ``msisdn`` (``("GB", "landline")``)."""
+    """The ISO country and Numbers API type of ``msisdn`` (``("GB", "landline")``).
+
+    Raises :class:`ConfigError` when ``msisdn`` cannot be a phone number.
+    """
     import phonenumbers
 
-    parsed = phonenumbers.parse("+" + msisdn, None)
+    try:
+        parsed = phonenumbers.parse("+" + msisdn, None)
+    except phonenumbers.NumberParseException:
+        raise ConfigError(f"{msisdn!r} is not a phone number") from None
     # Unassigned ranges (e.g. Ofcom's drama numbers) have no region: use the country code's.
     country = phonenumbers.region_code_for_number(
         parsed

@@ -236,8 +236,17 @@ _raw_lines = st.one_of(_garbage.map(lambda d: (d, True)), _bad_requests.map(lamb
 _HOW = st.sampled_from(["valid", "valid", "none", "garbage"])
 
 
-def fuzz_server(base: str, doc: dict, fuzz: Fuzzer, shapes: tuple[int, int, int]) -> list[bytes]:  # type: ignore[type-arg]
-    """Send schemathesis cases from ``doc``, raw HTTP requests and malformed bytes to ``base``.
+def fuzz_server(
+    base: str,
+    schemas: list[tuple[dict, str]],  # type: ignore[type-arg]
+    paths: list[str],
+    fuzz: Fuzzer,
+    shapes: tuple[int, int, int],
+) -> list[bytes]:
+    """Send schemathesis cases, raw HTTP requests and malformed bytes to the server at ``base``.
+
+    ``schemas``: OpenAPI documents and the base URL their paths are relative to; ``paths``:
+    where the raw requests go.
 
     ``shapes``: how many of each to generate. Generation is the costly part (a schemathesis
     case takes 5-9 ms, a raw request ~1 ms, more than sending it), so each schemathesis case
@@ -248,16 +257,20 @@ def fuzz_server(base: str, doc: dict, fuzz: Fuzzer, shapes: tuple[int, int, int]
     from schemathesis import GenerationMode
 
     n_openapi, n_raw, n_malformed = shapes
-    schema = schemathesis.openapi.from_dict(doc)
     cases = st.one_of(
-        schema.as_strategy(GenerationMode.NEGATIVE), schema.as_strategy(GenerationMode.POSITIVE)
+        *(
+            st.tuples(schema.as_strategy(mode), st.just(url))
+            for doc, url in schemas
+            for schema in [schemathesis.openapi.from_dict(doc)]
+            for mode in (GenerationMode.NEGATIVE, GenerationMode.POSITIVE)
+        )
     )
-    paths = sorted({*PATHS, *doc["paths"]})
 
     @settings(_FAST, max_examples=n_openapi)
-    @given(case=cases, forged=st.sampled_from(["none", "garbage"]))
-    def from_openapi(case, forged):  # type: ignore[no-untyped-def]
-        kwargs = _request_kwargs(case.as_transport_kwargs(base_url=base))
+    @given(case_url=cases, forged=st.sampled_from(["none", "garbage"]))
+    def from_openapi(case_url, forged):  # type: ignore[no-untyped-def]
+        case, url = case_url
+        kwargs = _request_kwargs(case.as_transport_kwargs(base_url=url))
         for how in ("valid", forged):
             fuzz.queue(requests.Request(**kwargs), how)
 
@@ -301,7 +314,8 @@ def test_fuzz_serve_no_5xx(options, in_thread, caplog):
         doc = requests.get(
             f"{base}/api/openapi.json", headers={"Authorization": f"Bearer {key}"}
         ).json()
-        lines = fuzz_server(base, doc, fuzz, SHAPES)
+        paths = sorted({*PATHS, *doc["paths"]})
+        lines = fuzz_server(base, [(doc, base)], paths, fuzz, SHAPES)
         fuzz.close()
         healthy = requests.get(f"{base}/healthz", timeout=5)
     elapsed = time.perf_counter() - started
@@ -361,3 +375,95 @@ async def test_fuzz_findings_stay_fixed(client, options):
     key = {"Authorization": f"Bearer {options.page_key}"}
     resp = await client.get("/api/events", params={"after": str(2**90)}, headers=key)
     assert resp.status == 400 and "at most" in (await resp.json())["error"]
+
+
+SANDBOX_PATHS = [
+    "/",
+    "/v2/applications",
+    "/v2/applications/{app}",
+    "/v2/applications/no-such-app",
+    "/account/numbers",
+    "/number/search",
+    "/number/buy",
+    "/number/cancel",
+    "/number/update",
+    "/v1/users",
+    "/v1/users/USR-no-such-user",
+    "/v2/applications/../v1/users",
+]
+#: The sandbox: schemathesis cases, raw requests (each sent to every path), raw bytes.
+SANDBOX_SHAPES = (300, 800, 500)
+
+
+def sandbox_credentials(
+    basic: str, user_jwt: str
+) -> Callable[[requests.PreparedRequest, str], None]:
+    """For the sandbox API: the account's Basic auth, or the app's JWT for /v1/users, or forgeries."""
+
+    def authorize(prepared: requests.PreparedRequest, how: str) -> None:
+        if how == "none":
+            return
+        if how == "garbage":
+            prepared.headers["Authorization"] = "Basic bm90OnRoZS1zZWNyZXQ="
+        elif urlsplit(prepared.url).path.startswith("/v1/users"):
+            prepared.headers["Authorization"] = f"Bearer {user_jwt}"
+        else:
+            prepared.headers["Authorization"] = basic
+
+    return authorize
+
+
+def test_fuzz_sandbox_api_no_5xx(in_thread, caplog):
+    """≥ 10,000 generated requests on the sandbox's Applications, Numbers and Users APIs."""
+    import base64
+
+    from vcall import tokens
+    from vcall.config import Paths
+    from vcall.sandbox.api import create_sandbox_app
+    from vcall.sandbox.spec import load
+    from vcall.sandbox.state import SandboxState
+
+    caplog.set_level(logging.ERROR)
+    state = SandboxState.open(Paths.default())
+    account = state.account
+    basic = "Basic " + base64.b64encode(f"{account.api_key}:{account.api_secret}".encode()).decode()
+    started = time.perf_counter()
+    # Plain HTTP on loopback: what is fuzzed is the API, not TLS (the SDK tests cover that).
+    with in_thread(create_sandbox_app(state)) as base:
+        made = requests.post(
+            f"{base}/v2/applications",
+            json={"name": "fuzz", "capabilities": {"voice": {"webhooks": {}}}},
+            headers={"Authorization": basic},
+            timeout=10,
+        ).json()
+        user_jwt = tokens.mint(made["id"], made["keys"]["private_key"], "fuzz")
+        fuzz = Fuzzer(base, sandbox_credentials(basic, user_jwt))
+        schemas = [
+            (load("application").doc, f"{base}/v2/applications"),
+            (load("numbers").doc, base),
+        ]
+        paths = [p.replace("{app}", made["id"]) for p in SANDBOX_PATHS]
+        lines = fuzz_server(base, schemas, paths, fuzz, SANDBOX_SHAPES)
+        fuzz.close()
+        healthy = requests.get(f"{base}/v2/applications", headers={"Authorization": basic})
+    elapsed = time.perf_counter() - started
+    total = fuzz.sent + len(lines)
+    print(f"\nfuzz sandbox: {total} requests in {elapsed:.1f} s; {dict(fuzz.statuses)}")
+    assert fuzz.errors == []
+    assert total >= TARGET
+    assert healthy.status_code == 200 and "total_items" in healthy.json()
+    assert len(fuzz.dropped) < fuzz.sent // 100 and not any("Timeout" in d for d in fuzz.dropped)
+    assert_no_crash(caplog.records)
+
+
+async def test_sandbox_fuzz_findings_stay_fixed(aiohttp_client):
+    """Requests the fuzzer once turned into a sandbox 500."""
+    from vcall.config import Paths
+    from vcall.sandbox.api import create_sandbox_app
+    from vcall.sandbox.state import SandboxState
+
+    state = SandboxState.open(Paths.default())
+    api = await aiohttp_client(create_sandbox_app(state))
+    account = {"api_key": state.account.api_key, "api_secret": state.account.api_secret}
+    resp = await api.post("/number/buy", params=account, data={"country": "GB", "msisdn": "00"})
+    assert resp.status == 420 and "not a phone number" in (await resp.json())["error-code-label"]

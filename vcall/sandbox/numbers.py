@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from vcall._errors import ConfigError
 from vcall.sandbox.api import STATE, numbers_error, params
 from vcall.sandbox.state import owned_number
 
@@ -121,7 +122,10 @@ async def buy(request: web.Request) -> web.Response:
     with request.app[STATE].transaction() as doc:
         if msisdn in doc["numbers"]:
             return numbers_error(420, "method failed: you already own this number")
-        record = owned_number(msisdn)
+        try:
+            record = owned_number(msisdn)
+        except ConfigError as exc:  # found by fuzzing: "00" is digits but no number
+            return numbers_error(420, f"method failed: {exc}")
         if record["country"] != country:
             return numbers_error(420, f"method failed: {msisdn} is not a {country} number")
         doc["numbers"][msisdn] = record
