@@ -185,3 +185,52 @@ async def test_serve_process_at_debug_prints_no_secret(
     # It did log at DEBUG, and saw both the signed event and the forgeries.
     assert "DEBUG vcall.web.signed: signed by Vonage" in out and "REJECTED 401" in out
     assert _leaks(out, [key, options.signature_secret, API_SECRET, private_pem, user_jwt]) == []
+
+
+@pytest.mark.e2e
+def test_setup_and_token_at_debug_print_no_secret_and_files_are_private(isolated):
+    """vcall setup (the real SDK against the sandbox) logging at DEBUG, then vcall token."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from vcall.sandbox.state import SandboxState
+
+    env = {**os.environ, "VCALL_LOG_LEVEL": "DEBUG"}
+
+    def vcall(*args: str) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            [sys.executable, "-m", "vcall", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        return done
+
+    setup = vcall("setup", "--sandbox")
+    token = vcall("token", "Alice")
+    paths = Paths.default()
+    account = SandboxState.open(paths).account
+    saved = json.loads(paths.state.read_text())
+    secrets = [
+        account.api_secret,
+        account.signature_secret,
+        paths.private_key.read_text(),
+        token.stdout.strip(),
+    ]
+    logged = setup.stdout + setup.stderr + token.stderr  # the token itself is token's stdout
+    assert "DEBUG" in setup.stderr  # it really logged at DEBUG (urllib3, the sandbox)
+    assert _leaks(logged, secrets) == []
+    assert saved["application_id"] and token.stdout.count(".") == 2
+
+    modes = _modes(paths.home)
+    assert any(name.endswith("private.key") for name in modes)
+    wrong = {
+        name: oct(mode)
+        for name, mode in modes.items()
+        if mode != (0o700 if (paths.home.parent / name).is_dir() else 0o600)
+    }
+    assert wrong == {}
