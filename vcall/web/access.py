@@ -17,6 +17,14 @@ from aiohttp import web
 COOKIE = "vcall_key"
 OPEN_PREFIXES = ("/voice/", "/healthz")
 PAGE_KEY = web.AppKey("page_key", str)
+#: On every keyed answer: the key may be in the URL, so no Referer carries it elsewhere and
+#: no cache keeps the answer; no other site may frame the page or sniff types.
+_KEYED_HEADERS = {
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+}
 
 
 def new_key() -> str:
@@ -64,6 +72,9 @@ async def require_key(request: web.Request, handler: web.Handler) -> web.StreamR
     if not same_origin(request):
         return web.json_response({"ok": False, "error": "cross-origin request refused"}, status=403)
     response = await handler(request)
-    if from_query and not response.prepared:
-        response.set_cookie(COOKIE, expected, httponly=True, samesite="Strict", path="/")
+    if not response.prepared:  # streams and sockets sent their headers already
+        for name, value in _KEYED_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if from_query:
+            response.set_cookie(COOKIE, expected, httponly=True, samesite="Strict", path="/")
     return response
