@@ -71,6 +71,10 @@ _EVENT_COLUMNS = (
     "timestamp, duration, price, raw"
 )
 _STOP = object()
+#: Seconds between checkpoints (copying the WAL into the database file), which run on a thread
+#: of their own: inside a commit, as SQLite does by default, one would hold up that batch's
+#: acknowledgements and every write behind it for milliseconds.
+CHECKPOINT_EVERY = 1.0
 
 
 def utc_now() -> str:
@@ -122,6 +126,8 @@ class SqliteStore:
         self.durability = durability
         self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
+        self._checkpointer: threading.Thread | None = None
+        self._closing = threading.Event()
         self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vcall-store-read")
         self._read_conn: sqlite3.Connection | None = None
 
@@ -132,15 +138,25 @@ class SqliteStore:
             conn = _connect(self.path, self.durability)
             conn.executescript(_SCHEMA)
             _migrate(conn)
+            conn.execute("PRAGMA wal_autocheckpoint=0")  # see CHECKPOINT_EVERY
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open event store {self.path}: {exc}") from exc
+        self._closing.clear()
         self._writer = threading.Thread(
             target=self._write_loop, args=(conn,), name="vcall-store-write", daemon=True
         )
         self._writer.start()
+        self._checkpointer = threading.Thread(
+            target=self._checkpoint_loop, name="vcall-store-checkpoint", daemon=True
+        )
+        self._checkpointer.start()
 
     async def close(self) -> None:
-        """Let queued writes commit, then stop both threads."""
+        """Let queued writes commit, then stop the threads."""
+        if self._checkpointer is not None:
+            self._closing.set()
+            await asyncio.to_thread(self._checkpointer.join)
+            self._checkpointer = None
         if self._writer is not None:
             self._jobs.put(_STOP)
             await asyncio.to_thread(self._writer.join)
@@ -166,6 +182,15 @@ class SqliteStore:
             if stop:
                 conn.close()
                 return
+
+    def _checkpoint_loop(self) -> None:
+        conn = _connect(self.path, self.durability)
+        while not self._closing.wait(CHECKPOINT_EVERY):
+            # PASSIVE copies what it can without waiting for, or blocking, the writer. A failure
+            # (busy, disk) is retried next time; the writer's own commits report real trouble.
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        conn.close()
 
     @staticmethod
     def _run_batch(conn: sqlite3.Connection, jobs: list[Any]) -> None:
