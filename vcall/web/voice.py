@@ -58,16 +58,17 @@ async def read_body(request: web.Request) -> bytes:
     The body is read once and kept on the request, so the signature check and the handler
     see the same bytes.
     """
-    if _BODY in request:
-        return request[_BODY]
-    if request.content.is_eof():
-        # The whole body came with the headers (as webhooks do): nothing to wait for, so no
-        # timeout to arm; this is the hot path.
-        body = request.content.read_nowait()
+    stream = request.content
+    if stream.is_eof() and not stream.at_eof():
+        # The whole body came with the headers (as webhooks do) and nobody has read it yet:
+        # nothing to wait for, so no timeout to arm. This is the hot path.
+        body = stream.read_nowait()
         if len(body) > MAX_BODY:
             raise BodyTooLarge(body[:MAX_BODY])
         request[_BODY] = body
         return body
+    if _BODY in request:
+        return request[_BODY]
     chunks: list[bytes] = []
     size = 0
     try:
