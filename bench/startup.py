@@ -74,21 +74,21 @@ def run(runs: int) -> dict[str, dict[str, float]]:
 
 def report(results: dict[str, dict[str, float]]) -> tuple[list[str], list[list[str]], list[str]]:
     """Header, rows and the target verdicts."""
-    header = ["command", "mean ms", "± σ", "min ms", "user + sys ms"]
+    stats = ("mean", "stddev", "median", "min")
+    header = ["command", "mean ms", "± σ", "median ms", "min ms", "CPU ms (user + sys)"]
     rows = [
-        [
-            name,
-            *(f"{r[k]:.0f}" for k in ("mean", "stddev", "min")),
-            f"{r['user'] + r['system']:.0f}",
-        ]
+        [name, *(f"{r[k]:.0f}" for k in stats), f"{r['user'] + r['system']:.0f}"]
         for name, r in results.items()
     ]
-    help_ms = results["vcall --help"]["mean"]
-    ratio = results["vcall token Alice"]["mean"] / results["vonage jwt (Vonage CLI 1.2.4)"]["mean"]
+    # Judged on the median: a burst from another process on a shared machine moves the mean.
+    help_ms = results["vcall --help"]["median"]
+    token, vonage = results["vcall token Alice"], results["vonage jwt (Vonage CLI 1.2.4)"]
+    ratio = token["median"] / vonage["median"]
     verdicts = [
-        f"vcall --help: {help_ms:.0f} ms (target ≤ {HELP_TARGET_MS} ms): "
+        f"vcall --help: median {help_ms:.0f} ms (target ≤ {HELP_TARGET_MS} ms): "
         + ("met" if help_ms <= HELP_TARGET_MS else "MISSED"),
-        f"vcall token Alice: {ratio:.2f}× the Vonage CLI's time (target ≤ {TOKEN_TARGET_RATIO}×): "
+        f"vcall token Alice: {ratio:.2f}× the Vonage CLI's median time "
+        f"(target ≤ {TOKEN_TARGET_RATIO}×): "
         + ("met" if ratio <= TOKEN_TARGET_RATIO else "MISSED"),
     ]
     return header, rows, verdicts
