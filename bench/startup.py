@@ -55,7 +55,9 @@ def hyperfine(cmds: dict[str, list[str]], runs: int, cwd: Path) -> dict[str, dic
         subprocess.run(args, check=True, cwd=cwd, stdout=subprocess.DEVNULL, env=env)
         data = json.loads(Path(out.name).read_text())
     return {
-        r["command"]: {k: r[k] * 1000 for k in ("mean", "stddev", "min", "user", "system")}
+        r["command"]: {
+            k: r[k] * 1000 for k in ("mean", "stddev", "median", "min", "user", "system")
+        }
         for r in data["results"]
     }
 
