@@ -66,8 +66,11 @@ class Delivery:
 
 
 def signer_for(settings: Settings) -> Signer | None:
-    """Sign like the Voice API when a signature secret is configured, else None."""
-    secret = settings.signature_secret
+    """Sign like the Voice API, with the secret vcall serve checks (in the sandbox, the
+    sandbox account's), else None."""
+    from vcall.web.signed import webhook_secret
+
+    secret = webhook_secret(settings, sandbox=not settings.has_live_credentials)
     if not secret:
         return None
     api_key, application_id = settings.api_key or "", settings.application_id or ""

@@ -164,7 +164,7 @@ async def test_serve_process_at_debug_prints_no_secret(
         "VONAGE_API_SECRET": API_SECRET,
         "VONAGE_PRIVATE_KEY": private_pem,
     }
-    server = serve_process(env=env)
+    server = serve_process("--live", env=env)  # live: the secret comes from the environment
     key = (server.home / "page.key").read_text().strip()
     user_jwt = tokens.mint("app-1", private_pem, "Alice")
     body = b'{"uuid":"u","status":"started"}'

@@ -148,3 +148,22 @@ def test_startup_warnings():
     assert len(both) == 2 and "not loopback" in both[1]
     assert is_loopback("localhost") and is_loopback("127.0.0.2") and is_loopback("[::1]")
     assert not is_loopback("0.0.0.0") and not is_loopback("example.com")
+
+
+def test_webhook_secret_sandbox_always_has_one(monkeypatch):
+    from vcall import state as state_file
+    from vcall.config import Paths, load_settings
+    from vcall.sandbox.state import SandboxState
+    from vcall.web.signed import webhook_secret
+
+    paths = Paths.default()
+    sandbox_secret = SandboxState.open(paths).account.signature_secret
+    # Nothing set up: the sandbox still signs, so vcall serve still checks.
+    assert webhook_secret(load_settings(paths), sandbox=True) == sandbox_secret
+    assert webhook_secret(load_settings(paths), sandbox=False) is None
+    state_file.save(paths, {"signature_secret": "saved-by-setup-0123456789abcdef"})
+    assert webhook_secret(load_settings(paths), sandbox=True) == sandbox_secret
+    assert webhook_secret(load_settings(paths), sandbox=False) == "saved-by-setup-0123456789abcdef"
+    monkeypatch.setenv("VONAGE_SIGNATURE_SECRET", OTHER_SECRET)
+    assert webhook_secret(load_settings(paths), sandbox=True) == OTHER_SECRET  # given on purpose
+    assert webhook_secret(load_settings(paths), sandbox=True, flag="flag-secret") == "flag-secret"

@@ -83,7 +83,10 @@ async def test_unsigned_replay_to_a_verifying_server_reports_each_refusal(
     target = ServeOptions(store_path=tmp_path / "t.db", quiet=True, signature_secret=SECRET)
     server = await aiohttp_server(create_app(target))
     url = str(server.make_url("")).rstrip("/")
-    code, out, _ = await run_replay("--store", str(source), "--to", url, "--id", "7")
+    # Live, with no signature secret: nothing to sign with (the sandbox always has one).
+    code, out, _ = await run_replay(
+        "--store", str(source), "--to", url, "--id", "7", VONAGE_API_KEY="abc123"
+    )
     assert code == 1
     first, summary = out.splitlines()
     assert first.startswith("401  POST /voice/event  #7 completed inbound: missing signature")

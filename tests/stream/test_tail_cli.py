@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from vcall import runtime
-from vcall.config import Paths
-from vcall.replay import send_call
+from vcall.config import Paths, load_settings
+from vcall.replay import send_call, signer_for
 from vcall.seed import RecordedCall
 from vcall.web.app import ServeOptions, create_app
 
@@ -105,7 +105,8 @@ async def test_tail_json_prints_the_seed_call_live_and_ctrl_c_exits_0(
     await tail.err_until(f"following {url}")
     await table.out_until(f"following {url}")
 
-    results = await send_call(url, seed)
+    # Signed like the sandbox platform: vcall serve checks signatures in the sandbox.
+    results = await send_call(url, seed, signer=signer_for(load_settings()))
     assert [r.status for r in results] == [200] * 8
 
     lines = await tail.lines(7)

@@ -79,11 +79,12 @@ def serve(
     from vcall.config import Paths, load_settings
     from vcall.web.app import ServeOptions, create_app
     from vcall.web.server import run, serve_forever
-    from vcall.web.signed import startup_warnings
+    from vcall.web.signed import startup_warnings, webhook_secret
 
     paths = Paths.default()
     settings = load_settings(paths, signature_secret=signature_secret)
-    secret = settings.signature_secret
+    sandbox_mode = not settings.has_live_credentials if sandbox is None else sandbox
+    secret = webhook_secret(settings, sandbox=sandbox_mode, flag=signature_secret)
     for warning in startup_warnings(host, secret=secret, verify=not no_verify):
         typer.secho(f"Warning: {warning}", err=True, fg=typer.colors.YELLOW)
     options = ServeOptions(
@@ -95,7 +96,7 @@ def serve(
         signature_secret=secret,
         verify_signatures=not no_verify,
         durability=durability.value,
-        sandbox=not settings.has_live_credentials if sandbox is None else sandbox,
+        sandbox=sandbox_mode,
         paths=paths,
     )
     app = create_app(options)

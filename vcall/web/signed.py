@@ -16,12 +16,17 @@ import ipaddress
 import logging
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from vcall._logging import protect
 from vcall.signing import MAX_AGE, InvalidSignature, query_payload, verify
 from vcall.web.keys import LOG, STORE
 from vcall.web.voice import UnreadableBody, read_body
+
+if TYPE_CHECKING:
+    from vcall.config import Settings
 
 SIGNED_PREFIX = "/voice/"
 logger = logging.getLogger("vcall.web.signed")
@@ -126,6 +131,26 @@ async def _refuse(request: web.Request, status: int, reason: str, body: bytes) -
     request.app[LOG].rejected(request.path, reason, status)
     headers = {"WWW-Authenticate": 'Bearer realm="vonage-signed-webhooks"'} if status == 401 else {}
     return web.json_response({"ok": False, "error": reason}, status=status, headers=headers)
+
+
+def webhook_secret(settings: Settings, *, sandbox: bool, flag: str | None = None) -> str | None:
+    """The secret webhooks are signed with.
+
+    One given on purpose (``--signature-secret``, ``VONAGE_SIGNATURE_SECRET``, ``.env``)
+    wins; otherwise, in the sandbox, the sandbox account's (its platform signs every webhook
+    with it, set up or not); otherwise the one ``vcall setup`` saved.
+    """
+    if flag:
+        return flag
+    if settings.signature_secret and settings.sources.get("signature_secret") != "state":
+        return settings.signature_secret
+    if sandbox:
+        from vcall.sandbox.state import SandboxState
+
+        secret = SandboxState.open(settings.paths).account.signature_secret
+        protect(secret)
+        return secret
+    return settings.signature_secret
 
 
 def startup_warnings(host: str, *, secret: str | None, verify: bool) -> list[str]:
