@@ -57,3 +57,17 @@ def seed(seed_json: dict[str, Any]) -> RecordedCall:
 @pytest.fixture(scope="session")
 def ncco_schema() -> dict[str, Any]:
     return json.loads(NCCO_SCHEMA_PATH.read_text())
+
+
+@pytest.fixture(scope="session")
+def app_key() -> str:
+    """One RSA private key (PKCS#8 PEM) for every test that needs one (generating costs ~50 ms)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()

@@ -17,20 +17,6 @@ from vcall.tokens import public_key_pem
 from vcall.web.app import ServeOptions, create_app
 
 
-@pytest.fixture(scope="session")
-def app_key() -> str:
-    """One RSA key for every test's application (generating one costs ~50 ms)."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-
-
 @dataclass
 class Sandbox:
     """The sandbox state of one test, and a way to (re)link its application."""

@@ -16,20 +16,6 @@ from vcall.web.app import ServeOptions, create_app
 API_SECRET = "api-secret-0123456789"
 
 
-@pytest.fixture(scope="module")
-def private_pem() -> str:
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    from cryptography.hazmat.primitives import serialization
-
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-
-
 @pytest.fixture
 def logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
     """Every record at DEBUG from every logger, with vcall's redaction installed."""
@@ -53,22 +39,22 @@ def _all_text(caplog: pytest.LogCaptureFixture) -> str:
     return "\n".join(formatter.format(r) for r in caplog.records)
 
 
-def test_redact_by_value_and_by_shape(private_pem):
+def test_redact_by_value_and_by_shape(app_key):
     _logging.protect("my-page-key-value", None, "short")
     jwt_like = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl"
     text = _logging.redact(
         f"key my-page-key-value; {{'Authorization': 'Basic YWJjOmRlZg==', 'X': 1}} "
-        f"token {jwt_like} api_secret=hunter22hunter22&x=1 {private_pem} short"
+        f"token {jwt_like} api_secret=hunter22hunter22&x=1 {app_key} short"
     )
     assert "my-page-key-value" not in text and "YWJjOmRlZg" not in text
     assert "hunter22" not in text and "eyJ" not in text and "PRIVATE KEY-----" not in text
     assert "short" in text and "'X': 1" in text and "x=1" in text  # the rest is kept
 
 
-def test_vonage_logger_is_pinned_and_its_headers_redacted(logs, private_pem):
+def test_vonage_logger_is_pinned_and_its_headers_redacted(logs, app_key):
     vonage = logging.getLogger("vonage")
     assert vonage.level == logging.WARNING
-    token = tokens.mint("app-1", private_pem, "Alice")
+    token = tokens.mint("app-1", app_key, "Alice")
     # What the SDK logs at DEBUG, should anyone turn it up again.
     vonage.setLevel(logging.DEBUG)
     try:
@@ -83,12 +69,12 @@ def test_vonage_logger_is_pinned_and_its_headers_redacted(logs, private_pem):
 
 
 async def test_serve_logs_no_secret_at_debug(
-    logs, aiohttp_client, monkeypatch, options, private_pem, sign_body
+    logs, aiohttp_client, monkeypatch, options, app_key, sign_body
 ):
     # Credentials arrive the way vcall serve gets them: environment → load_settings.
     monkeypatch.setenv("VONAGE_SIGNATURE_SECRET", options.signature_secret)
     monkeypatch.setenv("VONAGE_API_SECRET", API_SECRET)
-    monkeypatch.setenv("VONAGE_PRIVATE_KEY", private_pem)
+    monkeypatch.setenv("VONAGE_PRIVATE_KEY", app_key)
     paths = Paths.default()
     settings = load_settings(paths)
     key = runtime.page_key(paths)
@@ -109,15 +95,24 @@ async def test_serve_logs_no_secret_at_debug(
     assert (await client.post("/voice/event", data=body, headers=signed)).status == 401
     assert (await client.get("/voice/answer", params={"token": signed["Authorization"]})).status
     assert (await client.get("/healthz", params={"key": key})).status == 200
-    user_jwt = tokens.mint("app-1", private_pem, "Alice")
+    user_jwt = tokens.mint("app-1", app_key, "Alice")
     resp = await client.get("/api/boom", params={"key": key}, headers={"X-Token": user_jwt})
     assert resp.status == 500
     logging.getLogger("vcall.test").debug("settings %r options %r", settings, app)
 
     text = _all_text(logs)
     assert "unhandled error" in text and "aiohttp.access" in text  # DEBUG really was captured
-    secrets = [key, options.signature_secret, API_SECRET, private_pem, user_jwt]
+    secrets = [key, options.signature_secret, API_SECRET, app_key, user_jwt]
     assert _leaks(text, secrets) == []
+
+
+def _not_private(root: Path, modes: dict[str, int]) -> dict[str, str]:
+    """The entries of ``modes`` that are not 0700 folders or 0600 files."""
+    return {
+        name: oct(mode)
+        for name, mode in modes.items()
+        if mode != (0o700 if (root.parent / name).is_dir() else 0o600)
+    }
 
 
 def _modes(root: Path) -> dict[str, int]:
@@ -142,18 +137,11 @@ async def test_vcall_files_and_folders_are_private(aiohttp_client, options, sign
     assert (await client.post("/voice/event", data=body, headers=sign_body(body))).status == 200
     modes = _modes(paths.home)  # while serving: the -wal and -shm files exist too
     assert any(name.endswith("-wal") for name in modes)
-    wrong = {
-        name: oct(mode)
-        for name, mode in modes.items()
-        if mode != (0o700 if (paths.home.parent / name).is_dir() else 0o600)
-    }
-    assert wrong == {}
+    assert _not_private(paths.home, modes) == {}
 
 
 @pytest.mark.e2e
-async def test_serve_process_at_debug_prints_no_secret(
-    serve_process, options, private_pem, sign_body
-):
+async def test_serve_process_at_debug_prints_no_secret(serve_process, options, app_key, sign_body):
     """The real command, logging at DEBUG, driven with keys, tokens and forgeries."""
     import aiohttp
 
@@ -162,11 +150,11 @@ async def test_serve_process_at_debug_prints_no_secret(
         "PYTHONASYNCIODEBUG": "1",
         "VONAGE_SIGNATURE_SECRET": options.signature_secret,
         "VONAGE_API_SECRET": API_SECRET,
-        "VONAGE_PRIVATE_KEY": private_pem,
+        "VONAGE_PRIVATE_KEY": app_key,
     }
     server = serve_process("--live", env=env)  # live: the secret comes from the environment
     key = (server.home / "page.key").read_text().strip()
-    user_jwt = tokens.mint("app-1", private_pem, "Alice")
+    user_jwt = tokens.mint("app-1", app_key, "Alice")
     body = b'{"uuid":"u","status":"started"}'
     signed = sign_body(body)
     async with aiohttp.ClientSession(server.url) as http:
@@ -184,7 +172,7 @@ async def test_serve_process_at_debug_prints_no_secret(
     )
     # It did log at DEBUG, and saw both the signed event and the forgeries.
     assert "DEBUG vcall.web.signed: signed by Vonage" in out and "REJECTED 401" in out
-    assert _leaks(out, [key, options.signature_secret, API_SECRET, private_pem, user_jwt]) == []
+    assert _leaks(out, [key, options.signature_secret, API_SECRET, app_key, user_jwt]) == []
 
 
 @pytest.mark.e2e
@@ -228,9 +216,4 @@ def test_setup_and_token_at_debug_print_no_secret_and_files_are_private(isolated
 
     modes = _modes(paths.home)
     assert any(name.endswith("private.key") for name in modes)
-    wrong = {
-        name: oct(mode)
-        for name, mode in modes.items()
-        if mode != (0o700 if (paths.home.parent / name).is_dir() else 0o600)
-    }
-    assert wrong == {}
+    assert _not_private(paths.home, modes) == {}
