@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
@@ -67,34 +68,29 @@ def serve_in_thread(app: web.Application) -> Iterator[str]:
     """Serve ``app`` on loopback from a thread with its own loop; yields the base URL.
 
     Synchronous clients (hypothesis, requests, raw sockets) can then hammer a real server.
+    The thread runs ``asyncio.run``, which also finishes every connection task at the end.
     """
-    loop = asyncio.new_event_loop()
-
-    started: asyncio.Future[str] = loop.create_future()
-    stop = asyncio.Event()
+    started: Future[tuple[str, asyncio.AbstractEventLoop, asyncio.Event]] = Future()
 
     async def main() -> None:
+        stop = asyncio.Event()
         try:
             async with running(app, "127.0.0.1", 0) as url:
-                started.set_result(url)
+                started.set_result((url, asyncio.get_running_loop(), stop))
                 await stop.wait()
         except BaseException as exc:
             if not started.done():
                 started.set_exception(exc)
             raise
 
-    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
+    thread = threading.Thread(target=asyncio.run, args=(main(),), daemon=True)
     thread.start()
+    url, loop, stop = started.result(timeout=30)
     try:
-        yield asyncio.run_coroutine_threadsafe(_wait(started), loop).result(timeout=30)
+        yield url
     finally:
         loop.call_soon_threadsafe(stop.set)
         thread.join(timeout=30)
-        loop.close()
-
-
-async def _wait(fut: asyncio.Future[str]) -> str:
-    return await fut
 
 
 @pytest.fixture

@@ -348,7 +348,7 @@ def assert_no_crash(records: list[logging.LogRecord]) -> None:
         text = record.getMessage()
         return "RequestHandler.start()" in text and "no attribute 'absolute'" in text
 
-    crashes = [r.getMessage() for r in records if not known(r)]
+    crashes = [logging.Formatter().format(r) for r in records if not known(r)]
     assert crashes == []
 
 

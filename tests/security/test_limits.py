@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import statistics
 import time
 
@@ -104,3 +105,16 @@ async def test_answer_latency_under_event_flood(serve_process, options, sign_bod
     )
     # Vonage's answer socket timeout is 1-5 s; stay well inside it (generous: no flakes).
     assert p99 < 1000
+
+
+async def test_client_hanging_up_mid_body_is_not_an_error(options, caplog):
+    caplog.set_level(logging.WARNING)
+    async with running(create_app(options), "127.0.0.1", 0) as url:
+        host, port = url.removeprefix("http://").split(":")
+        _, writer = await asyncio.open_connection(host, int(port))
+        writer.write(b"POST /voice/event HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+        await writer.drain()
+        writer.close()
+        await writer.wait_closed()
+    # Leaving `running` waited for the handler: it saw the hang-up and logged nothing.
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("vcall")] == []

@@ -61,6 +61,8 @@ async def _errors(request: web.Request, handler: web.Handler) -> web.StreamRespo
         return web.json_response({"ok": False, "error": exc.reason}, status=exc.status)
     except VcallError as exc:
         return web.json_response({"ok": False, "error": str(exc)}, status=exc.status)
+    except ConnectionError:
+        raise  # the client hung up mid-request: nobody to answer; aiohttp drops it quietly
     except Exception:
         logger.exception("unhandled error on %s %s", request.method, request.path)
         return web.json_response({"ok": False, "error": "internal error"}, status=500)
