@@ -2,6 +2,12 @@
 // Live: the real @vonage/client-sdk bundle. Sandbox: SandboxClient over /sandbox/rtc.
 import { SandboxClient } from "/sandbox.js";
 
+// The page key came in the URL; the server has set it as an HttpOnly cookie by now, so drop it
+// from the address bar (and from history, bookmarks and shoulder-surfers).
+if (new URLSearchParams(location.search).has("key")) {
+  history.replaceState(null, "", location.pathname);
+}
+
 const $ = (id) => document.getElementById(id);
 const show = (...ids) => {
   for (const id of ["answer", "reject", "hangup"]) $(id).hidden = !ids.includes(id);

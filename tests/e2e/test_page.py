@@ -29,6 +29,7 @@ async def open_page(page: Any, site: Any) -> None:
     await page.goto(site.page_url)
     await expect(page.locator("#who")).to_have_text("Signed in as Alice (sandbox)")
     await expect(page.locator("#notification")).to_have_text(IDLE)
+    assert "key=" not in page.url  # the key moved to the cookie; the address bar drops it
 
 
 async def place(site: Any, **request: Any) -> Any:
