@@ -29,7 +29,8 @@ SecretOpt = Annotated[
     str | None,
     typer.Option(
         help="Secret Vonage signs webhooks with [env VONAGE_SIGNATURE_SECRET, .env, "
-        "or the sandbox's]; with one, unsigned /voice/* requests get 401.",
+        "or the sandbox's]; with one, unsigned /voice/* requests get 401. "
+        "Prefer the environment variable: a flag shows in `ps`.",
         show_default=False,
     ),
 ]
