@@ -71,3 +71,15 @@ def app_key() -> str:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     ).decode()
+
+
+@pytest.fixture
+async def reader(options):  # type: ignore[no-untyped-def]
+    """A second, independent connection to the store file of the ``options`` fixture (each
+    test folder defines its own): what was really committed."""
+    from vcall.store import open_store
+
+    store = open_store(options.store_path)
+    await store.open()
+    yield store
+    await store.close()

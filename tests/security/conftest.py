@@ -13,7 +13,6 @@ import pytest
 from aiohttp import web
 
 from vcall.signing import query_payload, sign
-from vcall.store import open_store
 from vcall.web.app import ServeOptions, create_app
 from vcall.web.server import running
 
@@ -52,15 +51,6 @@ def options(tmp_path: Path) -> ServeOptions:
 @pytest.fixture
 async def client(aiohttp_client, options: ServeOptions):  # type: ignore[no-untyped-def]
     return await aiohttp_client(create_app(options))
-
-
-@pytest.fixture
-async def reader(options: ServeOptions):  # type: ignore[no-untyped-def]
-    """An independent connection to the same SQLite file: what was committed."""
-    store = open_store(options.store_path)
-    await store.open()
-    yield store
-    await store.close()
 
 
 @contextmanager

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from vcall.store import open_store
 from vcall.web.app import ServeOptions, create_app
 
 
@@ -24,12 +23,3 @@ async def server(aiohttp_server, options: ServeOptions):  # type: ignore[no-unty
 @pytest.fixture
 async def client(aiohttp_client, server):  # type: ignore[no-untyped-def]
     return await aiohttp_client(server)
-
-
-@pytest.fixture
-async def reader(options: ServeOptions):  # type: ignore[no-untyped-def]
-    """A second, independent connection to the same SQLite file, to see what was committed."""
-    store = open_store(options.store_path)
-    await store.open()
-    yield store
-    await store.close()
