@@ -1,4 +1,5 @@
-"""Crash durability: kill -9 vcall serve under load; every acknowledged event survives."""
+"""Crash durability: kill -9 vcall serve under load; every acknowledged event survives, at
+every durability level, and redelivery after the restart stores nothing twice."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import json
 import aiohttp
 import pytest
 
-from vcall.store import open_store
+from vcall.store import DURABILITY, open_store
 
 EVENTS = 2000
 KILL_AFTER = 400  # acknowledged events before the kill
@@ -56,11 +57,12 @@ async def _deliver(url: str, bodies: list[bytes], sign_body, on_ack=None) -> tup
     return acked, failed
 
 
+@pytest.mark.parametrize("durability", list(DURABILITY))
 async def test_kill_9_mid_load_loses_no_acknowledged_event(
-    serve_process, tmp_path, options, sign_body
+    serve_process, tmp_path, options, sign_body, durability
 ):
     store_path = tmp_path / "events.db"
-    secret = ("--signature-secret", options.signature_secret)
+    secret = ("--signature-secret", options.signature_secret, "--durability", durability)
     server = serve_process("--quiet", *secret, store=store_path)
     bodies = _bodies()
 
