@@ -132,3 +132,18 @@ def test_unchecked_key_that_signs_wrongly_is_refused(pkcs8):
         tokens.load_key(pem)
     token = tokens.mint(APP_ID, tokens.load_key(pkcs8[0], check=False), "Alice")
     assert jwt.decode(token, pkcs8[1], algorithms=["RS256"])["sub"] == "Alice"
+
+
+def test_same_token_as_the_sdks_vonage_jwt(pkcs8):
+    """vcall signs with PyJWT (vonage_jwt's own engine) to keep `vcall token` fast; what it
+    mints must be what the SDK's vonage_jwt mints for the same claims."""
+    from vonage_jwt import JwtClient
+
+    private, public = pkcs8
+    ours = tokens.mint(APP_ID, private, "Alice", ttl=3600)
+    claims = jwt.decode(ours, public, algorithms=["RS256"])
+    theirs = JwtClient(APP_ID, private).generate_application_jwt(
+        {k: claims[k] for k in ("sub", "acl", "iat", "exp", "jti")}
+    )
+    assert jwt.get_unverified_header(ours) == jwt.get_unverified_header(theirs)
+    assert jwt.decode(theirs, public, algorithms=["RS256"]) == claims
