@@ -39,6 +39,7 @@ def main() -> None:
     h.RESULTS.mkdir(parents=True, exist_ok=True)
     wait_for_quiet(args.max_load, args.wait)
     m = h.machine()
+    started = datetime.now(UTC)
     parts = {
         "webhooks": ["webhooks.py", *(["--quick"] if args.quick else [])],
         "startup": ["startup.py", *(["--runs", "10"] if args.quick else [])],
@@ -52,7 +53,8 @@ def main() -> None:
         sections.append(md.read_text())
     command = "bench/run.py" + (" --quick" if args.quick else "")
     header = [
-        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with `.venv/bin/python {command}` on "
+        f"Measured {started:%Y-%m-%d %H:%M}–{datetime.now(UTC):%H:%M} UTC with "
+        f"`.venv/bin/python {command}` on "
         f"{m['cpu']}, {m['nproc']} cores, {m['ram']} RAM, Linux {m['kernel']}, "
         f"Python {m['python']}.",
         f"Load average (1/5/15 min) before: {m['load']}; after: {h.load()}.",
