@@ -1,11 +1,31 @@
-"""Private files: atomic writes with owner-only permissions."""
+"""Private files: atomic writes with owner-only permissions, and JSON documents read back."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
+
+from vcall._errors import ConfigError
+
+
+def read_json_object(path: Path, remedy: str) -> dict[str, Any] | None:
+    """The JSON object in ``path``, None if there is no file; a ConfigError naming ``remedy``
+    (e.g. "run `vcall setup`") if it is not a JSON object."""
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path} is not valid JSON ({exc}); {remedy}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} should hold a JSON object; {remedy}")
+    return data
 
 
 def ensure_private_dir(path: Path) -> Path:

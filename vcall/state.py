@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from vcall._errors import ConfigError
-from vcall._files import write_private
+from vcall._files import read_json_object, write_private
 
 if TYPE_CHECKING:
     from vcall.config import Paths
@@ -14,21 +13,7 @@ if TYPE_CHECKING:
 
 def load(paths: Paths) -> dict[str, Any]:
     """The saved state, or ``{}`` when nothing has been set up yet."""
-    try:
-        text = paths.state.read_text()
-    except FileNotFoundError:
-        return {}
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(
-            f"{paths.state} is not valid JSON ({exc}); remove it or run `vcall setup`"
-        ) from exc
-    if not isinstance(data, dict):
-        raise ConfigError(
-            f"{paths.state} should hold a JSON object; remove it or run `vcall setup`"
-        )
-    return data
+    return read_json_object(paths.state, "remove it or run `vcall setup`") or {}
 
 
 def save(paths: Paths, data: dict[str, Any]) -> None:

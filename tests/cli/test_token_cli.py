@@ -149,3 +149,16 @@ def test_python_dash_m_runs():
         [sys.executable, "-m", "vcall", "--help"], capture_output=True, text=True
     )
     assert result.returncode == 0 and "Usage" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "message"), [("{oops", "not valid JSON"), ("[1]", "JSON object")]
+)
+def test_corrupt_state_file_is_one_clear_line(isolated, content, message):
+    home = isolated / ".vcall"
+    home.mkdir()
+    (home / "state.json").write_text(content)
+    result = runner.invoke(app, ["token"])
+    assert result.exit_code == 2
+    assert message in result.stderr and "vcall setup" in result.stderr
+    assert "Traceback" not in result.output

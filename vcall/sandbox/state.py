@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vcall._errors import ConfigError
-from vcall._files import ensure_private_dir, write_private
+from vcall._files import ensure_private_dir, read_json_object, write_private
 
 if TYPE_CHECKING:
     from vcall.config import Paths
@@ -137,17 +137,10 @@ class SandboxState:
         }
 
     def _read(self) -> dict[str, Any] | None:
-        try:
-            text = self.db_path.read_text()
-        except FileNotFoundError:
+        doc = read_json_object(self.db_path, "run `vcall sandbox reset --all`")
+        if doc is None:
             return None
-        try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(
-                f"{self.db_path} is not valid JSON ({exc}); run `vcall sandbox reset --all`"
-            ) from None
-        if not isinstance(doc, dict) or doc.get("version") != _VERSION:
+        if doc.get("version") != _VERSION:
             raise ConfigError(
                 f"{self.db_path} is not a vcall sandbox database; run `vcall sandbox reset --all`"
             )
