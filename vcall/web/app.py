@@ -62,7 +62,9 @@ async def _errors(request: web.Request, handler: web.Handler) -> web.StreamRespo
     except VcallError as exc:
         return web.json_response({"ok": False, "error": str(exc)}, status=exc.status)
     except ConnectionError:
-        raise  # the client hung up mid-request: nobody to answer; aiohttp drops it quietly
+        # The client hung up mid-request. Re-raising would make aiohttp log it as an error;
+        # a response is dropped quietly when aiohttp finds the connection gone.
+        return web.Response(status=400, text="connection lost")
     except Exception:
         logger.exception("unhandled error on %s %s", request.method, request.path)
         return web.json_response({"ok": False, "error": "internal error"}, status=500)
