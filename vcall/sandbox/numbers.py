@@ -132,14 +132,22 @@ async def buy(request: web.Request) -> web.Response:
     return numbers_error(200, "success")
 
 
+def _owned(doc: dict[str, Any], given: dict[str, str]) -> dict[str, Any] | None:
+    """The account's record of the number a form names (msisdn and country), if it owns it."""
+    number = doc["numbers"].get(given["msisdn"])
+    if number is None or number["country"] != given["country"].upper():
+        return None
+    return number
+
+
 async def cancel(request: web.Request) -> web.Response:
     """``POST /number/cancel``: give an owned number back."""
     given, error = await _form(request, "/number/cancel")
     if error is not None:
         return error
     with request.app[STATE].transaction() as doc:
-        number = doc["numbers"].get(given["msisdn"])
-        if number is None or number["country"] != given["country"].upper():
+        number = _owned(doc, given)
+        if number is None:
             return numbers_error(420, "method failed: you do not own this number")
         del doc["numbers"][given["msisdn"]]
     return numbers_error(200, "success")
@@ -152,8 +160,8 @@ async def update(request: web.Request) -> web.Response:
     if error is not None:
         return error
     with request.app[STATE].transaction() as doc:
-        number = doc["numbers"].get(given["msisdn"])
-        if number is None or number["country"] != given["country"].upper():
+        number = _owned(doc, given)
+        if number is None:
             return numbers_error(420, "method failed: you do not own this number")
         if "app_id" in given:
             app_id = given["app_id"]
