@@ -11,7 +11,7 @@ import time
 import aiohttp
 import pytest
 
-from vcall.web import voice
+from vcall.web import body
 from vcall.web.app import create_app
 from vcall.web.server import running
 
@@ -36,7 +36,7 @@ async def test_slow_request_head_is_cut_off(options):
 
 
 async def test_slow_body_gets_408_and_is_filed(options, monkeypatch, sign_body, reader):
-    monkeypatch.setattr(voice, "BODY_TIMEOUT", 0.3)
+    monkeypatch.setattr(body, "BODY_TIMEOUT", 0.3)
     async with running(create_app(options), "127.0.0.1", 0) as url:
         host, port = url.removeprefix("http://").split(":")
         sock_reader, writer = await asyncio.open_connection(host, int(port))

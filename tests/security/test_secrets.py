@@ -11,6 +11,7 @@ from aiohttp import web
 
 from vcall import _logging, runtime, tokens
 from vcall.config import Paths, load_settings
+from vcall.web.access import guarded
 from vcall.web.app import ServeOptions, create_app
 
 API_SECRET = "api-secret-0123456789"
@@ -87,7 +88,7 @@ async def test_serve_logs_no_secret_at_debug(
     async def boom(request: web.Request) -> web.Response:
         raise RuntimeError(f"failed with {settings.api_secret} and {request.headers['X-Token']}")
 
-    app.router.add_get("/api/boom", boom)
+    app.router.add_get("/api/boom", guarded(boom))
     client = await aiohttp_client(app)
     body = b'{"uuid":"u","status":"started"}'
     signed = sign_body(body)

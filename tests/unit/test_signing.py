@@ -28,7 +28,10 @@ def test_query_payload_keeps_order_and_is_compact():
 @pytest.mark.parametrize(
     ("mutate", "reason"),
     [
-        (lambda t: (t, "another-secret-that-is-also-long-enough-hs256", BODY, None), "bad signature"),
+        (
+            lambda t: (t, "another-secret-that-is-also-long-enough-hs256", BODY, None),
+            "bad signature",
+        ),
         (lambda t: (t, SECRET, BODY + b" ", None), "payload_hash"),
         (lambda t: (t, SECRET, BODY, time.time() + 301), "too old"),
         (lambda t: (t[:-2] + "xx", SECRET, BODY, None), "bad signature"),

@@ -6,6 +6,7 @@ import pytest
 from aiohttp import web
 
 from vcall.runtime import announce, find, page_key, withdraw
+from vcall.web.access import guarded
 from vcall.web.app import create_app
 
 KEYED = "/api/ping"
@@ -19,8 +20,22 @@ async def client(aiohttp_client, options):
         return web.json_response({"pong": True})
 
     app = create_app(options)
-    app.router.add_get(KEYED, ping)
+    app.router.add_get(KEYED, guarded(ping))
     return await aiohttp_client(app)
+
+
+async def test_a_route_outside_the_webhooks_without_the_guard_stops_the_start(options):
+    async def open_door(request: web.Request) -> web.Response:
+        return web.json_response({"oops": True})
+
+    app = create_app(options)
+    app.router.add_get("/api/open-door", open_door)
+    runner = web.AppRunner(app)
+    try:
+        with pytest.raises(RuntimeError, match="/api/open-door is not behind the page key"):
+            await runner.setup()  # runs the start-up checks
+    finally:
+        await runner.cleanup()
 
 
 async def test_keyed_route_without_key_is_refused(client):
@@ -71,3 +86,11 @@ def test_page_key_is_kept_private_and_reused(isolated):
     assert find(paths).url == "http://127.0.0.1:3000"
     withdraw(paths)
     assert not paths.runtime.exists()
+
+
+@pytest.mark.parametrize(("method", "path"), [("GET", "/no-such-page"), ("POST", "/api/events")])
+async def test_any_other_path_needs_the_key_then_is_a_json_404(client, options, method, path):
+    assert (await client.request(method, path)).status == 401
+    bearer = {"Authorization": f"Bearer {options.page_key}"}
+    resp = await client.request(method, path, headers=bearer)
+    assert resp.status == 404 and (await resp.json())["ok"] is False

@@ -166,6 +166,7 @@ async def test_bad_event_is_refused_and_filed(client, reader, method, body, stat
         ("DELETE", "/voice/answer", {}, 405),
         ("PATCH", "/voice/fallback", {}, 405),
         ("GET", "/voice/no-such-route", {}, 404),
+        ("POST", "/healthz", {}, 405),
     ],
 )
 async def test_bad_answer_requests(client, method, path, kwargs, status):

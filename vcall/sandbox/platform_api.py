@@ -21,6 +21,7 @@ from vcall._errors import ConfigError, VcallError
 from vcall.sandbox.platform import Platform
 from vcall.sandbox.platform_request import CallRequest
 from vcall.sandbox.rtc import RtcHub
+from vcall.web.access import guarded
 
 if TYPE_CHECKING:
     from vcall.config import Paths
@@ -72,9 +73,8 @@ async def live_mode(request: web.Request) -> web.Response:
 def add_routes(app: web.Application, *, sandbox: bool, paths: Paths) -> None:
     """Mount the platform (sandbox mode) or explain why it is absent (live mode)."""
     if not sandbox:
-        app.router.add_route("*", "/sandbox/calls", live_mode)
-        app.router.add_route("*", "/sandbox/calls/{id}", live_mode)
-        app.router.add_route("*", "/sandbox/rtc", live_mode)
+        for path in ("/sandbox/calls", "/sandbox/calls/{id}", "/sandbox/rtc"):
+            app.router.add_route("*", path, guarded(live_mode))
         return
     from vcall.sandbox.state import SandboxState
 
@@ -96,6 +96,6 @@ def add_routes(app: web.Application, *, sandbox: bool, paths: Paths) -> None:
 
     app.cleanup_ctx.append(platform_ctx)
     app.on_shutdown.append(hang_up)
-    app.router.add_post("/sandbox/calls", place_call)
-    app.router.add_get("/sandbox/calls/{id}", call_status)
-    app.router.add_get("/sandbox/rtc", rtc.handle)
+    app.router.add_post("/sandbox/calls", guarded(place_call))
+    app.router.add_get("/sandbox/calls/{id}", guarded(call_status))
+    app.router.add_get("/sandbox/rtc", guarded(rtc.handle))

@@ -1,5 +1,10 @@
 """The page key: the page and every ``/api/*`` and ``/sandbox/*`` route need it.
 
+Each of those routes is registered through :func:`guarded`, which also answers errors as
+JSON; :func:`ensure_guarded` refuses to start a server with a route outside the webhooks that
+is not. (A per-route guard rather than a middleware: any middleware costs every request, the
+webhooks included, a few microseconds, and the webhooks are the hot path.)
+
 A request proves it knows the key with ``?key=…`` (the URL ``vcall serve`` prints), the
 ``vcall_key`` cookie set on that first visit, or an ``Authorization: Bearer …`` header (for
 programs such as ``vcall tail-events``). The webhooks under ``/voice/`` and ``/healthz`` stay
@@ -8,13 +13,20 @@ open: Vonage cannot know the key (they are protected by signed callbacks instead
 
 from __future__ import annotations
 
+import functools
 import hmac
+import logging
 import secrets
 from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from vcall._errors import VcallError
+
+logger = logging.getLogger("vcall.web")
+
 COOKIE = "vcall_key"
+_GUARDED = "__vcall_guarded__"
 OPEN_PREFIXES = ("/voice/", "/healthz")
 PAGE_KEY = web.AppKey("page_key", str)
 #: On every keyed answer: the key may be in the URL, so no Referer carries it elsewhere and
@@ -55,11 +67,9 @@ def same_origin(request: web.Request) -> bool:
     return parts.netloc == request.host and parts.scheme in ("http", "https")
 
 
-@web.middleware
-async def require_key(request: web.Request, handler: web.Handler) -> web.StreamResponse:
-    """Refuse keyed routes without the key; remember a key given in the URL as a cookie."""
-    if request.path.startswith(OPEN_PREFIXES):
-        return await handler(request)
+async def keyed(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+    """Pass a request on to ``handler`` only with the key; remember a key given in the URL as
+    a cookie."""
     key, from_query = _presented(request)
     expected = request.app[PAGE_KEY]
     # surrogateescape: header bytes that are not UTF-8 arrive as lone surrogates.
@@ -78,3 +88,37 @@ async def require_key(request: web.Request, handler: web.Handler) -> web.StreamR
         if from_query:
             response.set_cookie(COOKIE, expected, httponly=True, samesite="Strict", path="/")
     return response
+
+
+def guarded(handler: web.Handler) -> web.Handler:
+    """``handler`` behind the page key, with failures answered as ``{"ok": false, "error": …}``
+    (bugs become a logged 500)."""
+
+    @functools.wraps(handler)
+    async def guarded_handler(request: web.Request) -> web.StreamResponse:
+        try:
+            return await keyed(request, handler)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            return web.json_response({"ok": False, "error": exc.reason}, status=exc.status)
+        except VcallError as exc:
+            return web.json_response({"ok": False, "error": str(exc)}, status=exc.status)
+        except ConnectionError:
+            # The client hung up mid-request. Re-raising would make aiohttp log it as an error;
+            # a response is dropped quietly when aiohttp finds the connection gone.
+            return web.Response(status=400, text="connection lost")
+        except Exception:
+            logger.exception("unhandled error on %s %s", request.method, request.path)
+            return web.json_response({"ok": False, "error": "internal error"}, status=500)
+
+    guarded_handler.__dict__[_GUARDED] = True
+    return guarded_handler
+
+
+def ensure_guarded(app: web.Application) -> None:
+    """Raise unless every route outside :data:`OPEN_PREFIXES` was registered :func:`guarded`."""
+    for route in app.router.routes():
+        path = route.resource.canonical if route.resource else ""
+        if not path.startswith(OPEN_PREFIXES) and not getattr(route.handler, _GUARDED, False):
+            raise RuntimeError(f"route {route.method} {path} is not behind the page key")

@@ -19,6 +19,7 @@ from aiohttp_sse import EventSourceResponse, sse_response
 from vcall._errors import StoreError
 from vcall.feed import READY, STREAM_PATH, FeedEvent
 from vcall.store import EventStore, StoredEvent
+from vcall.web.access import guarded
 from vcall.web.hub import EventHub
 from vcall.web.keys import HUB, STORE
 
@@ -176,9 +177,9 @@ async def _end_streams(app: web.Application) -> None:
 
 
 def add_routes(app: web.Application, *, heartbeat: float = 15.0) -> None:
-    """Mount ``/api/events`` and ``/api/events/stream`` (the page key middleware guards them)."""
+    """Mount ``/api/events`` and ``/api/events/stream``, behind the page key."""
     app[HEARTBEAT] = heartbeat
     app[_STREAMS] = set()
     app.on_shutdown.append(_end_streams)
-    app.router.add_get("/api/events", list_events)
-    app.router.add_get(STREAM_PATH, stream_events)
+    app.router.add_get("/api/events", guarded(list_events))
+    app.router.add_get(STREAM_PATH, guarded(stream_events))

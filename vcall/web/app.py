@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,19 +9,17 @@ from typing import Any
 
 from aiohttp import web
 
-from vcall._errors import VcallError
 from vcall.config import Paths
 from vcall.ncco import DEFAULT_TALK, DEFAULT_USER, NccoBuilder
 from vcall.sandbox import platform_api
 from vcall.store import DEFAULT_DURABILITY, EventStore, open_store
 from vcall.tokens import DEFAULT_TTL
 from vcall.web import api, openapi, page, signed, voice
-from vcall.web.access import PAGE_KEY, new_key, require_key
+from vcall.web.access import PAGE_KEY, ensure_guarded, guarded, new_key
+from vcall.web.body import MAX_BODY
 from vcall.web.hub import EventHub
 from vcall.web.keys import HUB, LOG, NCCO, STORE
 from vcall.web.log import WebhookLog
-
-logger = logging.getLogger("vcall.web")
 
 
 @dataclass(frozen=True)
@@ -50,28 +47,18 @@ class ServeOptions:
     client_config: dict[str, Any] = field(default_factory=dict)
 
 
-@web.middleware
-async def _errors(request: web.Request, handler: web.Handler) -> web.StreamResponse:
-    """Expected failures become ``{"ok": false, "error": …}``; bugs become a logged 500."""
-    try:
-        return await handler(request)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        return web.json_response({"ok": False, "error": exc.reason}, status=exc.status)
-    except VcallError as exc:
-        return web.json_response({"ok": False, "error": str(exc)}, status=exc.status)
-    except ConnectionError:
-        # The client hung up mid-request. Re-raising would make aiohttp log it as an error;
-        # a response is dropped quietly when aiohttp finds the connection gone.
-        return web.Response(status=400, text="connection lost")
-    except Exception:
-        logger.exception("unhandled error on %s %s", request.method, request.path)
-        return web.json_response({"ok": False, "error": "internal error"}, status=500)
+async def _not_found(request: web.Request) -> web.Response:
+    raise web.HTTPNotFound()
 
 
 async def healthz(request: web.Request) -> web.Response:
     """``GET /healthz``: the server is up."""
+    if request.method not in ("GET", "HEAD"):
+        return web.json_response(
+            {"ok": False, "error": f"method {request.method} not allowed"},
+            status=405,
+            headers={"Allow": "GET"},
+        )
     return web.json_response({"ok": True})
 
 
@@ -79,7 +66,10 @@ def create_app(
     options: ServeOptions, *, store: EventStore | None = None, log: WebhookLog | None = None
 ) -> web.Application:
     """Build the server: webhooks, health, and the store opened/closed with the app."""
-    app = web.Application(middlewares=[_errors, require_key], client_max_size=voice.MAX_BODY)
+    secret = options.signature_secret if options.verify_signatures else None
+    verifier = signed.WebhookVerifier(secret) if secret else None
+    # No middleware: keyed routes are registered guarded (vcall.web.access), webhooks bare.
+    app = web.Application(client_max_size=MAX_BODY)
     app[PAGE_KEY] = options.page_key
     app[STORE] = store or open_store(options.store_path, options.durability)
     app[NCCO] = NccoBuilder(options.talk, options.user)
@@ -92,9 +82,8 @@ def create_app(
         await app[STORE].close()
 
     app.cleanup_ctx.append(store_ctx)
-    signed.install(app, options.signature_secret if options.verify_signatures else None)
-    app.router.add_get("/healthz", healthz)
-    voice.add_routes(app)
+    app.router.add_route("*", "/healthz", healthz)  # every method: none falls to the key
+    voice.add_routes(app, verifier)
     api.add_routes(app)
     platform_api.add_routes(app, sandbox=options.sandbox, paths=options.paths)
     page.add_routes(
@@ -104,4 +93,12 @@ def create_app(
         ),
     )
     openapi.add_routes(app)
+    # Any other path needs the key too (401 without it, so nothing is revealed), then is a 404.
+    app.router.add_route("*", "/{path:.*}", guarded(_not_found))
+    # Checked as the server starts, so routes added after this are checked too.
+    app.on_startup.append(_all_keyed_routes_guarded)
     return app
+
+
+async def _all_keyed_routes_guarded(app: web.Application) -> None:
+    ensure_guarded(app)

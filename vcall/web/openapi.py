@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from vcall import __version__
-from vcall.web.access import COOKIE
+from vcall.web.access import COOKIE, guarded
 
 _STR = {"type": "string"}
 _ERROR = {"$ref": "#/components/schemas/Error"}
@@ -94,6 +94,22 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
             },
             "responses": {"200": _ACK, **_errors(400, 401, 405, 408, 413)},
         },
+    },
+    "/voice/{path}": {
+        "get": {
+            "summary": "Any other /voice/ path (signed like the webhooks)",
+            "security": _SIGNED,
+            "parameters": [{"name": "path", "in": "path", "required": True, "schema": _STR}],
+            "responses": {"404": _json(_ERROR, "no such webhook"), **_errors(401)},
+        }
+    },
+    "/{path}": {
+        "get": {
+            "summary": "Any path no route above takes (behind the page key)",
+            "security": _KEYED,
+            "parameters": [{"name": "path", "in": "path", "required": True, "schema": _STR}],
+            "responses": {"404": _json(_ERROR, "not found"), **_errors(401, 403)},
+        }
     },
     "/api/openapi.json": {
         "get": {
@@ -347,4 +363,4 @@ def add_routes(app: web.Application) -> None:
             built.update(describe(request.app))
         return web.json_response(built)
 
-    app.router.add_get("/api/openapi.json", openapi_json)
+    app.router.add_get("/api/openapi.json", guarded(openapi_json))

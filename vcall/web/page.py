@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from vcall._errors import ConfigError
+from vcall.web.access import guarded
 
 if TYPE_CHECKING:
     from vcall.config import Paths
@@ -97,6 +98,6 @@ def add_routes(app: web.Application, page: PageConfig) -> None:
     """Mount the page, its token endpoint and the SDK bundle."""
     app[PAGE] = page
     for path in FILES:
-        app.router.add_get(path, client_file)
-    app.router.add_get("/sdk/vonageClientSDK.min.js", sdk_bundle)
-    app.router.add_get("/api/token", token)
+        app.router.add_get(path, guarded(client_file))
+    app.router.add_get("/sdk/vonageClientSDK.min.js", guarded(sdk_bundle))
+    app.router.add_get("/api/token", guarded(token))

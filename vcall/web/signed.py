@@ -1,16 +1,17 @@
 """Signed webhooks: with a signature secret, every ``/voice/*`` request must come from Vonage.
 
 The Voice API signs each webhook with ``Authorization: Bearer <JWT>`` (HS256, the account's
-signature secret; see :mod:`vcall.signing`). :func:`verify_webhooks` checks the token, that its
+signature secret; see :mod:`vcall.signing`). :func:`verified` checks the token, that its
 ``payload_hash`` matches the raw body (GET: the query as compact JSON in received order), that
 ``iat`` is within five minutes, and that its ``jti`` was not used before. A request that fails
 gets 401 and is filed in the store's ``rejected`` table with the reason; it never reaches the
 handlers, so it never becomes an event. Without a secret (``--no-verify``, or live with none
-configured) the middleware lets everything through, and ``vcall serve`` says so at start-up.
+configured) every webhook is let through, and ``vcall serve`` says so at start-up.
 """
 
 from __future__ import annotations
 
+import functools
 import heapq
 import ipaddress
 import logging
@@ -22,8 +23,8 @@ from aiohttp import web
 
 from vcall._logging import protect
 from vcall.signing import MAX_AGE, InvalidSignature, query_payload, verify
+from vcall.web.body import UnreadableBody, read_body
 from vcall.web.keys import LOG, STORE
-from vcall.web.voice import UnreadableBody, read_body
 
 if TYPE_CHECKING:
     from vcall.config import Settings
@@ -92,22 +93,20 @@ class WebhookVerifier:
         return None
 
 
-VERIFIER = web.AppKey("webhook_verifier", WebhookVerifier)
+def verifying(handler: web.Handler, verifier: WebhookVerifier) -> web.Handler:
+    """``handler`` for requests Vonage signed only."""
+
+    @functools.wraps(handler)
+    async def verifying_handler(request: web.Request) -> web.StreamResponse:
+        return await verified(request, handler, verifier)
+
+    return verifying_handler
 
 
-def install(app: web.Application, secret: str | None) -> None:
-    """Require signed ``/voice/*`` requests on ``app`` when ``secret`` is set."""
-    if secret:
-        app[VERIFIER] = WebhookVerifier(secret)
-    app.middlewares.append(verify_webhooks)
-
-
-@web.middleware
-async def verify_webhooks(request: web.Request, handler: web.Handler) -> web.StreamResponse:
-    """Refuse ``/voice/*`` requests that Vonage did not sign (when a secret is configured)."""
-    verifier = request.app.get(VERIFIER)
-    if verifier is None or not request.path.startswith(SIGNED_PREFIX):
-        return await handler(request)
+async def verified(
+    request: web.Request, handler: web.Handler, verifier: WebhookVerifier
+) -> web.StreamResponse:
+    """Pass a webhook on to ``handler`` only if Vonage signed it."""
     if request.method == "GET":
         payload = query_payload(request.query.items())
     else:

@@ -6,7 +6,6 @@ call event gets a 4xx with the reason and is filed in the store's ``rejected`` t
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import orjson
@@ -14,76 +13,13 @@ from aiohttp import web
 
 from vcall.events import InvalidEvent, event_from_mapping, parse_event
 from vcall.signing import query_payload
+from vcall.web.body import UnreadableBody, read_body
 from vcall.web.keys import HUB, LOG, NCCO, STORE
+from vcall.web.signed import WebhookVerifier, verifying
 
-#: Largest webhook body accepted; Vonage's events are a few hundred bytes.
-MAX_BODY = 64 * 1024
-#: Seconds a client may take to send its whole body (slow senders must not hold a handler).
-BODY_TIMEOUT = 10.0
 _ALLOWED = ("GET", "POST")
-_BODY = web.RequestKey("body", bytes)
-
-
-class UnreadableBody(Exception):
-    """The body cannot be taken: ``status`` is the HTTP answer, ``head`` what was read."""
-
-    status = 400
-
-    def __init__(self, reason: str, head: bytes = b"") -> None:
-        super().__init__(reason)
-        self.head = head
-
-
-class BodyTooLarge(UnreadableBody):
-    """The body passed :data:`MAX_BODY`."""
-
-    status = 413
-
-    def __init__(self, head: bytes) -> None:
-        super().__init__(f"body is larger than {MAX_BODY // 1024} KiB", head)
-
-
-class BodyTimeout(UnreadableBody):
-    """The client did not send its whole body within :data:`BODY_TIMEOUT` (slow sender)."""
-
-    status = 408
-
-    def __init__(self) -> None:
-        super().__init__(f"body not received within {BODY_TIMEOUT:g} s")
-
-
-async def read_body(request: web.Request) -> bytes:
-    """The request body, refusing (without buffering) anything over :data:`MAX_BODY`.
-
-    The body is read once and kept on the request, so the signature check and the handler
-    see the same bytes.
-    """
-    stream = request.content
-    if stream.is_eof() and not stream.at_eof():
-        # The whole body came with the headers (as webhooks do) and nobody has read it yet:
-        # nothing to wait for, so no timeout to arm. This is the hot path.
-        body = stream.read_nowait()
-        if len(body) > MAX_BODY:
-            raise BodyTooLarge(body[:MAX_BODY])
-        request[_BODY] = body
-        return body
-    if _BODY in request:
-        return request[_BODY]
-    chunks: list[bytes] = []
-    size = 0
-    try:
-        async with asyncio.timeout(BODY_TIMEOUT):
-            if request.content_length is not None and request.content_length > MAX_BODY:
-                raise BodyTooLarge(await request.content.read(MAX_BODY))
-            async for chunk in request.content.iter_chunked(MAX_BODY):
-                chunks.append(chunk)
-                size += len(chunk)
-                if size > MAX_BODY:
-                    raise BodyTooLarge(b"".join(chunks)[:MAX_BODY])
-    except TimeoutError:
-        raise BodyTimeout() from None
-    request[_BODY] = body = b"".join(chunks)
-    return body
+#: HEAD is GET without the body (aiohttp leaves it out).
+_ANSWER_METHODS = (*_ALLOWED, "HEAD")
 
 
 def json_response(
@@ -102,6 +38,9 @@ def _error(status: int, reason: str, **headers: str) -> web.Response:
 async def answer(request: web.Request) -> web.Response:
     """``GET|POST /voice/answer`` (and ``/voice/fallback``): the NCCO for this call."""
     params: Any
+    if request.method not in _ANSWER_METHODS:
+        allow = ", ".join(_ALLOWED)
+        return _error(405, f"method {request.method} not allowed", Allow=allow)
     if request.method == "POST":
         try:
             params = orjson.loads(await read_body(request) or b"{}")
@@ -159,9 +98,16 @@ async def event(request: web.Request) -> web.Response:
     return json_response({"ok": True, "id": stored.id, "duplicate": False})
 
 
-def add_routes(app: web.Application) -> None:
-    """Mount the webhook routes (these stay reachable without the page key)."""
-    for path in ("/voice/answer", "/voice/fallback"):
-        app.router.add_get(path, answer)
-        app.router.add_post(path, answer)
-    app.router.add_route("*", "/voice/event", event)
+async def unknown(request: web.Request) -> web.Response:
+    """Any other ``/voice/`` path: 404 (signed like the rest when signatures are checked)."""
+    return _error(404, f"no webhook at {request.path}: use /voice/answer and /voice/event")
+
+
+def add_routes(app: web.Application, verifier: WebhookVerifier | None = None) -> None:
+    """Mount the webhook routes (no page key: Vonage cannot know it); with a ``verifier``,
+    only requests Vonage signed reach them. Each takes every method and answers a wrong one
+    itself, so no request to ``/voice/`` gets past the signature check."""
+    routes = {"/voice/answer": answer, "/voice/fallback": answer, "/voice/event": event}
+    routes["/voice/{path:.*}"] = unknown  # last: the paths above are matched first
+    for path, handler in routes.items():
+        app.router.add_route("*", path, verifying(handler, verifier) if verifier else handler)
