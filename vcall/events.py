@@ -93,9 +93,9 @@ def event_from_mapping(data: Any, raw: bytes) -> CallEvent:
     headers = data.get("headers")
     if headers is not None and not isinstance(headers, dict):
         raise InvalidEvent("field 'headers' must be an object")
-    uuid, status, conversation, direction, from_, to, timestamp = (
+    uuid, status, conversation, direction, from_, to, timestamp = [
         None if value is None else value.strip() for value in strings
-    )
+    ]
     if not uuid and not status and _is_error_report(data):
         # Vonage reports a failed NCCO or answer URL as {reason, conversation_uuid, timestamp}:
         # keep it, filed under its conversation with the status "error".
