@@ -70,7 +70,11 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], deadline_s: float = 60) 
 
 @contextmanager
 def server(
-    cmd: list[str], ready_url: str, env: dict[str, str] | None = None, cwd: Path | None = None
+    cmd: list[str],
+    ready_url: str,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    deadline_s: float = 60,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Run a server subprocess while the context is open (stopped with SIGTERM)."""
     proc = subprocess.Popen(
@@ -81,7 +85,7 @@ def server(
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_ready(ready_url, proc)
+        wait_ready(ready_url, proc, deadline_s)
         yield proc
     finally:
         proc.terminate()

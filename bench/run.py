@@ -1,4 +1,4 @@
-"""Every benchmark in one run: webhooks, start-up, memory; one Markdown report.
+"""Every benchmark in one run: webhooks, start-up, memory, instructions; one Markdown report.
 
 Run from the repository root (after the README's test command, which makes .venv):
 
@@ -44,6 +44,7 @@ def main() -> None:
         "webhooks": ["webhooks.py", *(["--quick"] if args.quick else [])],
         "startup": ["startup.py", *(["--runs", "10"] if args.quick else [])],
         "memory": ["memory.py", *(["--events", "100000"] if args.quick else [])],
+        "instructions": ["instructions.py", *(["--requests", "500"] if args.quick else [])],
     }
     sections = []
     for name, (script, *flags) in parts.items():
