@@ -54,11 +54,7 @@ async def _not_found(request: web.Request) -> web.Response:
 async def healthz(request: web.Request) -> web.Response:
     """``GET /healthz``: the server is up."""
     if request.method not in ("GET", "HEAD"):
-        return web.json_response(
-            {"ok": False, "error": f"method {request.method} not allowed"},
-            status=405,
-            headers={"Allow": "GET"},
-        )
+        return voice.refusal(405, f"method {request.method} not allowed", Allow="GET")
     return web.json_response({"ok": True})
 
 

@@ -29,7 +29,6 @@ from vcall.web.keys import LOG, STORE
 if TYPE_CHECKING:
     from vcall.config import Settings
 
-SIGNED_PREFIX = "/voice/"
 logger = logging.getLogger("vcall.web.signed")
 
 

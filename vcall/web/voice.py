@@ -31,7 +31,8 @@ def json_response(
     )
 
 
-def _error(status: int, reason: str, **headers: str) -> web.Response:
+def refusal(status: int, reason: str, **headers: str) -> web.Response:
+    """``{"ok": false, "error": reason}`` with ``status``."""
     return json_response({"ok": False, "error": reason}, status=status, headers=headers)
 
 
@@ -40,21 +41,21 @@ async def answer(request: web.Request) -> web.Response:
     params: Any
     if request.method not in _ANSWER_METHODS:
         allow = ", ".join(_ALLOWED)
-        return _error(405, f"method {request.method} not allowed", Allow=allow)
+        return refusal(405, f"method {request.method} not allowed", Allow=allow)
     if request.method == "POST":
         try:
             params = orjson.loads(await read_body(request) or b"{}")
         except UnreadableBody as exc:
-            return _error(exc.status, str(exc))
+            return refusal(exc.status, str(exc))
         except orjson.JSONDecodeError:
-            return _error(400, "answer body is not JSON")
+            return refusal(400, "answer body is not JSON")
         if not isinstance(params, dict):
-            return _error(400, "answer body must be a JSON object")
+            return refusal(400, "answer body must be a JSON object")
     else:
         params = request.query
     caller = params.get("from")
     if caller is not None and not isinstance(caller, str):
-        return _error(400, "field 'from' must be a string")
+        return refusal(400, "field 'from' must be a string")
     request.app[LOG].answer(caller, request.path)
     return json_response(request.app[NCCO].build(caller))
 
@@ -67,7 +68,7 @@ async def event(request: web.Request) -> web.Response:
     async def refuse(status: int, reason: str, body: bytes, **headers: str) -> web.Response:
         await store.reject(reason, request.method, request.path_qs, request.content_type, body)
         log.rejected(request.path, reason, status)
-        return _error(status, reason, **headers)
+        return refusal(status, reason, **headers)
 
     if request.method not in _ALLOWED:
         try:
@@ -100,7 +101,7 @@ async def event(request: web.Request) -> web.Response:
 
 async def unknown(request: web.Request) -> web.Response:
     """Any other ``/voice/`` path: 404 (signed like the rest when signatures are checked)."""
-    return _error(404, f"no webhook at {request.path}: use /voice/answer and /voice/event")
+    return refusal(404, f"no webhook at {request.path}: use /voice/answer and /voice/event")
 
 
 def add_routes(app: web.Application, verifier: WebhookVerifier | None = None) -> None:
