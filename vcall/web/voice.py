@@ -18,6 +18,7 @@ from vcall.web.keys import HUB, LOG, NCCO, STORE
 from vcall.web.signed import WebhookVerifier, verifying
 
 _ALLOWED = ("GET", "POST")
+_JSON = {"Content-Type": "application/json"}
 #: HEAD is GET without the body (aiohttp leaves it out).
 _ANSWER_METHODS = (*_ALLOWED, "HEAD")
 
@@ -27,7 +28,7 @@ def json_response(
 ) -> web.Response:
     """``web.json_response`` with orjson: a quarter of the time, on every webhook answer."""
     return web.Response(
-        body=orjson.dumps(data), status=status, headers=headers, content_type="application/json"
+        body=orjson.dumps(data), status=status, headers={**_JSON, **headers} if headers else _JSON
     )
 
 
@@ -60,41 +61,45 @@ async def answer(request: web.Request) -> web.Response:
     return json_response(request.app[NCCO].build(caller))
 
 
+async def _refuse(
+    request: web.Request, status: int, reason: str, body: bytes, **headers: str
+) -> web.Response:
+    await request.app[STORE].reject(
+        reason, request.method, request.path_qs, request.content_type, body
+    )
+    request.app[LOG].rejected(request.path, reason, status)
+    return refusal(status, reason, **headers)
+
+
 async def event(request: web.Request) -> web.Response:
     """``POST|GET /voice/event``: commit the event, then acknowledge it."""
-    store = request.app[STORE]
-    log = request.app[LOG]
-
-    async def refuse(status: int, reason: str, body: bytes, **headers: str) -> web.Response:
-        await store.reject(reason, request.method, request.path_qs, request.content_type, body)
-        log.rejected(request.path, reason, status)
-        return refusal(status, reason, **headers)
-
-    if request.method not in _ALLOWED:
-        try:
-            body = await read_body(request)
-        except UnreadableBody as exc:
-            body = exc.head
-        return await refuse(
-            405, f"method {request.method} not allowed", body, Allow=", ".join(_ALLOWED)
-        )
+    method = request.method
     try:
-        if request.method == "GET":
+        if method == "POST":
+            raw = await read_body(request)
+            parsed = parse_event(raw)
+        elif method == "GET":
             # GET webhooks carry their fields as query parameters: keep them as compact JSON.
             raw = query_payload(request.query.items())
             parsed = event_from_mapping(dict(request.query), raw)
         else:
-            raw = await read_body(request)
-            parsed = parse_event(raw)
+            try:
+                body = await read_body(request)
+            except UnreadableBody as exc:
+                body = exc.head
+            allow = ", ".join(_ALLOWED)
+            return await _refuse(request, 405, f"method {method} not allowed", body, Allow=allow)
     except UnreadableBody as exc:
-        return await refuse(exc.status, str(exc), exc.head)
+        return await _refuse(request, exc.status, str(exc), exc.head)
     except InvalidEvent as exc:
-        return await refuse(400, str(exc), raw)
-    stored = await store.append(parsed)
+        return await _refuse(request, 400, str(exc), raw)
+    app = request.app
+    stored = await app[STORE].append(parsed)
+    log = app[LOG]
     if stored is None:
         log.event(None, parsed.status, duplicate=True)
         return json_response({"ok": True, "duplicate": True})
-    request.app[HUB].publish(stored)
+    app[HUB].publish(stored)
     log.event(stored, stored.status)
     return json_response({"ok": True, "id": stored.id, "duplicate": False})
 
