@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from vcall._errors import VcallError
+from vcall.web.answers import refusal
 
 logger = logging.getLogger("vcall.web")
 
@@ -75,12 +76,9 @@ async def keyed(request: web.Request, handler: web.Handler) -> web.StreamRespons
     # surrogateescape: header bytes that are not UTF-8 arrive as lone surrogates.
     presented = (key or "").encode("utf-8", "surrogateescape")
     if not key or not hmac.compare_digest(presented, expected.encode()):
-        return web.json_response(
-            {"ok": False, "error": "this page needs the key: open the URL vcall serve printed"},
-            status=401,
-        )
+        return refusal(401, "this page needs the key: open the URL vcall serve printed")
     if not same_origin(request):
-        return web.json_response({"ok": False, "error": "cross-origin request refused"}, status=403)
+        return refusal(403, "cross-origin request refused")
     response = await handler(request)
     if not response.prepared:  # streams and sockets sent their headers already
         for name, value in _KEYED_HEADERS.items():
@@ -101,16 +99,16 @@ def guarded(handler: web.Handler) -> web.Handler:
         except web.HTTPException as exc:
             if exc.status < 400:
                 raise
-            return web.json_response({"ok": False, "error": exc.reason}, status=exc.status)
+            return refusal(exc.status, exc.reason)
         except VcallError as exc:
-            return web.json_response({"ok": False, "error": str(exc)}, status=exc.status)
+            return refusal(exc.status, str(exc))
         except ConnectionError:
             # The client hung up mid-request. Re-raising would make aiohttp log it as an error;
             # a response is dropped quietly when aiohttp finds the connection gone.
             return web.Response(status=400, text="connection lost")
         except Exception:
             logger.exception("unhandled error on %s %s", request.method, request.path)
-            return web.json_response({"ok": False, "error": "internal error"}, status=500)
+            return refusal(500, "internal error")
 
     guarded_handler.__dict__[_GUARDED] = True
     return guarded_handler

@@ -16,6 +16,7 @@ from vcall.store import DEFAULT_DURABILITY, EventStore, open_store
 from vcall.tokens import DEFAULT_TTL
 from vcall.web import api, openapi, page, signed, voice
 from vcall.web.access import PAGE_KEY, ensure_guarded, guarded, new_key
+from vcall.web.answers import refusal
 from vcall.web.body import MAX_BODY
 from vcall.web.hub import EventHub
 from vcall.web.keys import HUB, LOG, NCCO, STORE
@@ -54,7 +55,7 @@ async def _not_found(request: web.Request) -> web.Response:
 async def healthz(request: web.Request) -> web.Response:
     """``GET /healthz``: the server is up."""
     if request.method not in ("GET", "HEAD"):
-        return voice.refusal(405, f"method {request.method} not allowed", Allow="GET")
+        return refusal(405, f"method {request.method} not allowed", Allow="GET")
     return web.json_response({"ok": True})
 
 

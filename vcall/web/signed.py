@@ -23,13 +23,14 @@ from aiohttp import web
 
 from vcall._logging import protect
 from vcall.signing import MAX_AGE, InvalidSignature, query_payload, verify
+from vcall.web.answers import filed_refusal
 from vcall.web.body import UnreadableBody, read_body
-from vcall.web.keys import LOG, STORE
 
 if TYPE_CHECKING:
     from vcall.config import Settings
 
 logger = logging.getLogger("vcall.web.signed")
+_REALM = 'Bearer realm="vonage-signed-webhooks"'
 
 
 class ReplayGuard:
@@ -113,22 +114,12 @@ async def verified(
             # read_body keeps the bytes on the request, so the handler sees the same body.
             payload = await read_body(request)
         except UnreadableBody as exc:
-            return await _refuse(request, exc.status, str(exc), exc.head)
+            return await filed_refusal(request, exc.status, str(exc), exc.head)
     reason = verifier.check(request.headers.get("Authorization"), payload)
     if reason is not None:
-        return await _refuse(request, 401, reason, payload)
+        # A signed answer request never gets here, so answering never waits on the store.
+        return await filed_refusal(request, 401, reason, payload, **{"WWW-Authenticate": _REALM})
     return await handler(request)
-
-
-async def _refuse(request: web.Request, status: int, reason: str, body: bytes) -> web.Response:
-    # Filing a refusal waits for the store: that is back-pressure against a flood of forged
-    # requests. A signed answer request never gets here, so answering never waits on the store.
-    await request.app[STORE].reject(
-        reason, request.method, request.path_qs, request.content_type, body
-    )
-    request.app[LOG].rejected(request.path, reason, status)
-    headers = {"WWW-Authenticate": 'Bearer realm="vonage-signed-webhooks"'} if status == 401 else {}
-    return web.json_response({"ok": False, "error": reason}, status=status, headers=headers)
 
 
 def webhook_secret(settings: Settings, *, sandbox: bool, flag: str | None = None) -> str | None:
