@@ -37,7 +37,7 @@ EVENT = (
 CONCURRENCY = 32
 WARM_UP = 300
 #: The libraries whose own share of vcall's event requests is shown (callgrind's object files).
-SHARES = {"libsqlite3": "SQLite", "_sqlite3": "sqlite3 module", "orjson": "orjson"}
+SHARES = {"libsqlite3": "SQLite", "_sqlite3": "sqlite3 module", "msgspec": "msgspec"}
 
 
 def events(n: int, seed: int) -> list[bytes]:

@@ -126,6 +126,21 @@ BAD_EVENTS = [
     ),
     ("invalid utf-8", "POST", b'{"uuid": "\xff\xfe", "status": "s"}', 400, "not JSON"),
     (
+        "malformed after a bad field",
+        "POST",
+        b'{"uuid": 5, "status": "s", oops}',
+        400,
+        "not JSON",
+    ),
+    ("nested too deeply", "POST", b'{"uuid": "a", "x": ' + b"[" * 20000, 400, "nested too deeply"),
+    (
+        "headers nested too deeply",
+        "POST",
+        b'{"uuid": "a", "status": "s", "headers": ' + b'{"h": ' * 5000,
+        400,
+        "nested too deeply",
+    ),
+    (
         "body over 64 KiB",
         "POST",
         b'{"uuid": "a", "status": "s", "pad": "' + b"x" * 70000 + b'"}',

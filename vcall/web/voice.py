@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
+import msgspec
 from aiohttp import web
 
 from vcall.events import InvalidEvent, event_from_mapping, parse_event
@@ -31,10 +31,10 @@ async def answer(request: web.Request) -> web.Response:
         return refusal(405, f"method {request.method} not allowed", Allow=allow)
     if request.method == "POST":
         try:
-            params = orjson.loads(await read_body(request) or b"{}")
+            params = msgspec.json.decode(await read_body(request) or b"{}")
         except UnreadableBody as exc:
             return refusal(exc.status, str(exc))
-        except orjson.JSONDecodeError:
+        except (msgspec.DecodeError, RecursionError):
             return refusal(400, "answer body is not JSON")
         if not isinstance(params, dict):
             return refusal(400, "answer body must be a JSON object")
