@@ -1,4 +1,4 @@
-"""A store written by an earlier vcall keeps deduplicating after the upgrade."""
+"""A store written by an earlier vcall is upgraded in place: nothing lost, ids kept, dedupe on."""
 
 from __future__ import annotations
 
@@ -7,27 +7,62 @@ from pathlib import Path
 
 from vcall.events import parse_event
 from vcall.store import open_store
-from vcall.store.sqlite import _SCHEMA
 
 BODY = b'{"uuid": "u1", "status": "answered", "timestamp": "2021-03-29T21:20:06.182Z"}'
+NEW = b'{"uuid": "u2", "status": "completed", "timestamp": "2021-03-29T21:21:00.000Z"}'
+#: The events table as vcall 0.1 made it (AUTOINCREMENT; dedupe keys uuid|status|timestamp).
+V0_SCHEMA = """
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    received_at TEXT NOT NULL,
+    conversation_uuid TEXT,
+    uuid TEXT NOT NULL,
+    status TEXT NOT NULL,
+    direction TEXT,
+    "from" TEXT,
+    "to" TEXT,
+    timestamp TEXT,
+    duration TEXT,
+    price TEXT,
+    dedupe_key TEXT NOT NULL UNIQUE,
+    raw BLOB NOT NULL
+);
+CREATE INDEX events_conversation ON events (conversation_uuid, id);
+"""
 
 
-async def test_old_dedupe_keys_are_rewritten(tmp_path: Path) -> None:
-    path = tmp_path / "events.db"
-    with sqlite3.connect(path) as conn:  # as vcall 0.1 wrote it: key uuid|status|timestamp
-        conn.executescript(_SCHEMA)
-        conn.execute(
-            "INSERT INTO events (received_at, uuid, status, timestamp, dedupe_key, raw) "
-            "VALUES ('t', 'u1', 'answered', '2021-03-29T21:20:06.182Z', "
-            "'u1|answered|2021-03-29T21:20:06.182Z', ?)",
-            (BODY,),
+def write_v0_store(path: Path) -> None:
+    """Events 1 and 3 stored; id 2 used up by an ignored repeat, as AUTOINCREMENT does."""
+    with sqlite3.connect(path) as conn:
+        conn.executescript(V0_SCHEMA)
+        insert = (
+            "INSERT OR IGNORE INTO events (id, received_at, conversation_uuid, uuid, status, "
+            "timestamp, dedupe_key, raw) VALUES (?, 't', 'CON-1', ?, ?, ?, ?, ?)"
         )
+        key = "u1|answered|2021-03-29T21:20:06.182Z"
+        conn.execute(insert, (1, "u1", "answered", "2021-03-29T21:20:06.182Z", key, BODY))
+        conn.execute(insert, (3, "u0", "started", "2021-03-29T21:20:00.000Z", "u0|s|x", b"{}"))
+
+
+async def test_old_store_is_upgraded_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "events.db"
+    write_v0_store(path)
     store = open_store(path)
     await store.open()
     try:
-        assert await store.append(parse_event(BODY)) is None  # a repeat delivery
-        assert await store.count() == 1
+        assert await store.append(parse_event(BODY)) is None  # still a repeat delivery
+        stored = await store.append(parse_event(NEW))
+        assert stored is not None and stored.id == 4  # after every id the old store handed out
+        assert [e.id for e in await store.events()] == [1, 3, 4]
+        assert [e.id for e in await store.events(conversation="CON-1")] == [1, 3]
     finally:
         await store.close()
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        (table_sql,) = conn.execute(
+            "SELECT sql FROM sqlite_master WHERE name = 'events'"
+        ).fetchone()
+        assert "AUTOINCREMENT" not in table_sql
+        names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+        assert "events_conversation" in names and "events_v1" not in names
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

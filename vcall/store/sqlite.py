@@ -37,13 +37,20 @@ from vcall._files import ensure_private_dir
 from vcall.events import CallEvent
 from vcall.store import DEFAULT_DURABILITY, DURABILITY, Rejected, StoredEvent
 
+# sqlite3 binds None as NULL only after looking for an adapter for it, and not finding one
+# costs two raised-and-cleared AttributeErrors: 2k instructions per NULL, and most events have
+# a few. A registered adapter is one dict hit; ``{}.get`` is a C function that returns None.
+sqlite3.register_adapter(type(None), {}.get)
+
 #: What a queued write waits for: the new row's id (None: a repeat delivery) and arrival time.
 _Written = tuple[int | None, str]
 _Queue = list[tuple[Any, "asyncio.Future[_Written]"]]
 
-_SCHEMA = """
+#: Ids are rowids without AUTOINCREMENT: events are never deleted, so each new one gets the
+#: next id all the same, and a commit skips updating sqlite_sequence (a page written per batch).
+_EVENTS_TABLE = """
 CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id INTEGER PRIMARY KEY,
     received_at TEXT NOT NULL,
     conversation_uuid TEXT,
     uuid TEXT NOT NULL,
@@ -56,8 +63,13 @@ CREATE TABLE IF NOT EXISTS events (
     price TEXT,
     dedupe_key TEXT NOT NULL UNIQUE,
     raw BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS events_conversation ON events (conversation_uuid, id);
+)"""
+_CONVERSATION_INDEX = (
+    "CREATE INDEX IF NOT EXISTS events_conversation ON events (conversation_uuid, id)"
+)
+_SCHEMA = f"""
+{_EVENTS_TABLE};
+{_CONVERSATION_INDEX};
 CREATE TABLE IF NOT EXISTS rejected (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     received_at TEXT NOT NULL,
@@ -71,7 +83,15 @@ CREATE TABLE IF NOT EXISTS rejected (
 #: Schema changes for stores made by earlier versions; ``PRAGMA user_version`` counts them.
 _MIGRATIONS = (
     # 1: dedupe keys lead with the timestamp (see CallEvent.dedupe_key).
-    "UPDATE events SET dedupe_key = coalesce(timestamp, '') || '|' || uuid || '|' || status",
+    ("UPDATE events SET dedupe_key = coalesce(timestamp, '') || '|' || uuid || '|' || status",),
+    # 2: no AUTOINCREMENT (see _EVENTS_TABLE): the table is rebuilt, every id kept.
+    (
+        "ALTER TABLE events RENAME TO events_v1",
+        _EVENTS_TABLE,
+        "INSERT INTO events SELECT * FROM events_v1",
+        "DROP TABLE events_v1",
+        _CONVERSATION_INDEX,
+    ),
 )
 _EVENT_COLUMNS = (
     'id, received_at, conversation_uuid, uuid, status, direction, "from", "to", '
@@ -131,9 +151,10 @@ def _create_private(path: Path) -> None:
 
 def _migrate(conn: sqlite3.Connection) -> None:
     version = conn.execute("PRAGMA user_version").fetchone()[0]
-    for number, sql in enumerate(_MIGRATIONS[version:], start=version + 1):
+    for number, statements in enumerate(_MIGRATIONS[version:], start=version + 1):
         conn.execute("BEGIN IMMEDIATE")
-        conn.execute(sql)
+        for sql in statements:
+            conn.execute(sql)
         conn.execute(f"PRAGMA user_version={number}")
         conn.execute("COMMIT")
 
@@ -147,14 +168,12 @@ def _insert_events(
 ) -> Sequence[int | None]:
     """Insert ``events`` in one statement; each one's new id, or None for a repeat delivery.
 
-    Inside the transaction this connection is the only writer, so when every event is new,
-    AUTOINCREMENT gives them the ids after the table's sequence, in order: no query per event
-    to learn its id.
+    Inside the transaction this connection is the only writer, so the new rows get the ids
+    after the largest one, in order: no query per event to learn its id.
     """
     if not events:
         return []
-    seq = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
-    first = (seq[0] if seq else 0) + 1
+    first = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM events").fetchone()[0]
     before = conn.total_changes
     # raw as a bytearray: the sqlite3 module binds it as it is, where bytes costs it an adapter
     # lookup (half a microsecond an event).
@@ -163,8 +182,8 @@ def _insert_events(
     added = conn.total_changes - before
     if added == len(events):
         return range(first, first + added)
-    # Some were stored before (or came twice in this batch), and an ignored row may still have
-    # used up an id: read back the new rows, which hold the inserted events' keys in order.
+    # Some were stored before (or came twice in this batch): read back the new rows, which hold
+    # the inserted events' keys in order.
     query = "SELECT id, dedupe_key FROM events WHERE id >= ? ORDER BY id"
     rows = conn.execute(query, (first,)).fetchall()
     ids: list[int | None] = []
@@ -326,7 +345,8 @@ class SqliteStore:
         new_id, received_at = await self._queue(self._events, event)
         if new_id is None:
             return None
-        return StoredEvent(new_id, received_at, *event[:9], event.raw)
+        # tuple.__new__: the named tuple's own constructor is a Python function (twice the cost).
+        return tuple.__new__(StoredEvent, (new_id, received_at, *event[:9], event.raw))
 
     async def reject(
         self, reason: str, method: str, path: str, content_type: str | None, body: bytes
