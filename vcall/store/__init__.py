@@ -7,7 +7,7 @@ default (:class:`~vcall.store.sqlite.SqliteStore`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, Protocol
@@ -76,13 +76,14 @@ class EventStore(Protocol):
     async def close(self) -> None:
         """Finish pending writes and release the database."""
 
-    async def append(self, event: CallEvent) -> StoredEvent | None:
-        """Commit ``event``; None if the same delivery (uuid, status, timestamp) is stored."""
+    def append(self, event: CallEvent) -> Awaitable[StoredEvent | None]:
+        """Commit ``event``: awaited, it is the event as stored once committed, or None if the
+        same delivery (uuid, status, timestamp) is stored."""
 
-    async def reject(
+    def reject(
         self, reason: str, method: str, path: str, content_type: str | None, body: bytes
-    ) -> int:
-        """Commit a refused request body with the reason; returns its id."""
+    ) -> Awaitable[int]:
+        """Commit a refused request body with the reason: awaited, its id once committed."""
 
     async def events(
         self, *, after: int = 0, limit: int = 100, conversation: str | None = None
