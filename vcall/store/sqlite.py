@@ -216,6 +216,7 @@ class SqliteStore:
         self._rejects: _Queue = []
         self._wake = asyncio.Event()
         self._stopping = False
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._flusher: asyncio.Task[None] | None = None
         self._checkpointer: threading.Thread | None = None
         self._closing = threading.Event()
@@ -236,6 +237,8 @@ class SqliteStore:
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open event store {self.path}: {exc}") from exc
         self._conn = conn
+        # Kept: on Python 3.11, asyncio.get_running_loop() is a getpid() system call.
+        self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()  # bound to this loop
         self._stopping = False
         self._flusher = asyncio.create_task(self._flush_loop(conn), name="vcall-store-flush")
@@ -341,9 +344,10 @@ class SqliteStore:
         conn.close()
 
     def _queue(self, queue: _Queue, item: Any) -> asyncio.Future[Any]:
-        if self._flusher is None or self._stopping:
+        loop = self._loop
+        if loop is None or self._flusher is None or self._stopping:
             raise StoreError("event store is not open")
-        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        fut: asyncio.Future[Any] = loop.create_future()
         queue.append((item, fut))
         self._wake.set()
         return fut
