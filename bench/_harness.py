@@ -102,6 +102,12 @@ def vcall_serve(port: int, store: Path, *flags: str) -> list[str]:
     return [VCALL, "serve", *mode, "--port", str(port), "--store", str(store), *flags]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far, all its threads together."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_kib(pid: int) -> tuple[int, int]:
     """(current, peak) resident set size of a process, KiB."""
     fields = dict(

@@ -59,6 +59,7 @@ class Server:
     cwd: Path | None = None
     store: Path | None = None  #: vcall only: its SQLite file, for the data check
     port: int = 0
+    pid: int = 0  #: once started
 
 
 def servers(scratch: Path, anchors: Path) -> list[Server]:
@@ -143,7 +144,7 @@ def run(
     with ExitStack() as stack:
         for s in under_test:
             base = f"http://127.0.0.1:{s.port}"
-            stack.enter_context(h.server(s.cmd, base + ANSWER_PATH, s.env, s.cwd))
+            s.pid = stack.enter_context(h.server(s.cmd, base + ANSWER_PATH, s.env, s.cwd)).pid
             for path, script in ROUTES.values():  # warm-up (JITs, caches), not counted
                 wrk(base + path, 32, 1, script, ids)
         for route, (path, script) in ROUTES.items():
@@ -154,7 +155,9 @@ def run(
                     for s in under_test[shift:] + under_test[:shift]:
                         before = max_id(s.store) if s.store else 0
                         url = f"http://127.0.0.1:{s.port}{path}"
+                        cpu = h.cpu_seconds(s.pid)
                         r = wrk(url, conns, max(1, round(seconds / rounds)), script, ids)
+                        r["cpu_us"] = (h.cpu_seconds(s.pid) - cpu) * 1e6 / max(1, r["answered"])
                         runs[s.name].append(r)
                         if s.store and script and (problem := data_check(s.store, before, r, ids)):
                             problems.append(f"{s.name} {route} c={conns}: {problem}")
@@ -172,7 +175,7 @@ def run(
 
 def median_run(runs: list[dict]) -> dict:
     """Each figure's median over the rounds; the counts summed."""
-    out = {key: statistics.median(r[key] for r in runs) for key in ("rps", "p50", "p99")}
+    out = {key: statistics.median(r[key] for r in runs) for key in ("rps", "p50", "p99", "cpu_us")}
     out.update({key: sum(r[key] for r in runs) for key in ("ok", "sent", "answered")})
     return out
 
@@ -210,7 +213,18 @@ def verdicts(results: dict, ratios: dict) -> list[str]:
         f"event ingest vs floor: {vs_floor:.2f}× (target ≥ 0.8×): "
         + ("met" if vs_floor >= 0.8 else "MISSED"),
         f"answer p99: {p99:.2f} ms (target ≤ 3 ms): {'met' if p99 <= 3 else 'MISSED'}",
+        cpu_note(results),
     ]
+
+
+def cpu_note(results: dict) -> str:
+    """CPU time per event, kernel included, read from /proc around each wrk run: what each
+    server spends per event, less at the mercy of the machine's drift than req/s."""
+    vcall, floor = (results[name]["event POST"][32]["cpu_us"] for name in ("vcall", "floor"))
+    return (
+        f"CPU per event at 32 connections (user + system, all threads; median of the rounds): "
+        f"vcall {vcall:.0f} µs, floor {floor:.0f} µs: floor/vcall {floor / vcall:.2f}×"
+    )
 
 
 def main() -> None:
