@@ -10,31 +10,14 @@ from vcall.store import open_store
 
 BODY = b'{"uuid": "u1", "status": "answered", "timestamp": "2021-03-29T21:20:06.182Z"}'
 NEW = b'{"uuid": "u2", "status": "completed", "timestamp": "2021-03-29T21:21:00.000Z"}'
-#: The events table as vcall 0.1 made it (AUTOINCREMENT; dedupe keys uuid|status|timestamp).
-V0_SCHEMA = """
-CREATE TABLE events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    received_at TEXT NOT NULL,
-    conversation_uuid TEXT,
-    uuid TEXT NOT NULL,
-    status TEXT NOT NULL,
-    direction TEXT,
-    "from" TEXT,
-    "to" TEXT,
-    timestamp TEXT,
-    duration TEXT,
-    price TEXT,
-    dedupe_key TEXT NOT NULL UNIQUE,
-    raw BLOB NOT NULL
-);
-CREATE INDEX events_conversation ON events (conversation_uuid, id);
-"""
+#: The events table as vcall 0.1 made it: frozen, unlike the current schema.
+V0_SCHEMA = Path(__file__).with_name("store_v0.sql")
 
 
 def write_v0_store(path: Path) -> None:
     """Events 1 and 3 stored; id 2 used up by an ignored repeat, as AUTOINCREMENT does."""
     with sqlite3.connect(path) as conn:
-        conn.executescript(V0_SCHEMA)
+        conn.executescript(V0_SCHEMA.read_text())
         insert = (
             "INSERT OR IGNORE INTO events (id, received_at, conversation_uuid, uuid, status, "
             "timestamp, dedupe_key, raw) VALUES (?, 't', 'CON-1', ?, ?, ?, ?, ?)"
