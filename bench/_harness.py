@@ -47,6 +47,24 @@ def anchors_workdir() -> Path:
     return work
 
 
+#: The seed's answered event, with the uuid and timestamp varied per request.
+EVENT = (
+    '{"start_time":null,"headers":{},"rate":null,"from":"441234567890","to":"442038297050",'
+    '"uuid":"%s","conversation_uuid":"CON-8f5a100c-fbce-4218-8d4b-16341335bcd6",'
+    '"status":"answered","direction":"inbound","network":null,"timestamp":"%s"}'
+)
+
+
+def event_bodies(n: int, seed: int) -> list[bytes]:
+    """``n`` distinct event bodies (random-looking uuid, growing timestamp)."""
+    bodies = []
+    for i in range(n):
+        uuid = f"{seed:08x}{os.urandom(8).hex()}{i:08x}"
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(1_600_000_000 + seed + i // 1000))
+        bodies.append((EVENT % (uuid, f"{stamp}.{i % 1000:03d}Z")).encode())
+    return bodies
+
+
 def free_port() -> int:
     """A TCP port nothing listens on right now."""
     with socket.socket() as s:

@@ -18,22 +18,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import re
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import _harness as h
 from webhooks import ANSWER_PATH
 
-#: The seed's answered event, with the uuid and timestamp varied per request.
-EVENT = (
-    '{"start_time":null,"headers":{},"rate":null,"from":"441234567890","to":"442038297050",'
-    '"uuid":"%s","conversation_uuid":"CON-8f5a100c-fbce-4218-8d4b-16341335bcd6",'
-    '"status":"answered","direction":"inbound","network":null,"timestamp":"%s"}'
-)
 CONCURRENCY = 32
 WARM_UP = 300
 #: The libraries whose own share of vcall's event requests is shown: a part of the path of
@@ -41,21 +33,11 @@ WARM_UP = 300
 SHARES = {"/libsqlite3": "SQLite", "/_sqlite3": "sqlite3 module", "/msgspec/": "msgspec"}
 
 
-def events(n: int, seed: int) -> list[bytes]:
-    """``n`` distinct event bodies (random-looking uuid, growing timestamp)."""
-    bodies = []
-    for i in range(n):
-        uuid = f"{seed:08x}{os.urandom(8).hex()}{i:08x}"
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(1_600_000_000 + seed + i // 1000))
-        bodies.append((EVENT % (uuid, f"{stamp}.{i % 1000:03d}Z")).encode())
-    return bodies
-
-
 async def load(base: str, route: str, n: int, seed: int) -> None:
     """``n`` requests of ``route`` ("event" or "answer"), CONCURRENCY at a time; all must be 2xx."""
     import aiohttp
 
-    bodies = iter(events(n, seed)) if route == "event" else iter([None] * n)
+    bodies = iter(h.event_bodies(n, seed)) if route == "event" else iter([None] * n)
     connector = aiohttp.TCPConnector(limit=CONCURRENCY)
     async with aiohttp.ClientSession(connector=connector) as session:
 

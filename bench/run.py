@@ -1,4 +1,4 @@
-"""Every benchmark in one run: webhooks, start-up, memory, instructions; one Markdown report.
+"""Every benchmark in one run (webhooks, start-up, memory, instructions, the store alone).
 
 Run from the repository root (after the README's test command, which makes .venv):
 
@@ -45,6 +45,7 @@ def main() -> None:
         "startup": ["startup.py", *(["--runs", "10"] if args.quick else [])],
         "memory": ["memory.py", *(["--events", "100000"] if args.quick else [])],
         "instructions": ["instructions.py", *(["--requests", "500"] if args.quick else [])],
+        "store": ["store.py", *(["--events", "5000"] if args.quick else [])],
     }
     sections = []
     for name, (script, *flags) in parts.items():
