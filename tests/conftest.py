@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,13 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 SEED_PATH = SHARED / "fixtures" / "seed_call.json"
 NCCO_SCHEMA_PATH = SHARED / "specs" / "ncco-schema.json"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # A suite started in the background by a non-interactive shell (`nohup`, `cmd &`) inherits
+    # SIGINT ignored, and so would every vcall it starts: the tests that stop one with Ctrl-C
+    # would wait for ever. A process with a handler starts its children with the default.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

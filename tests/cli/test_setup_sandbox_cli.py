@@ -66,7 +66,11 @@ def test_serve_prints_how_to_connect_and_the_readme_lines_work(isolated):
             assert "([], None)" in run.stdout  # list_applications() on a fresh sandbox
         finally:
             proc.send_signal(signal.SIGINT)
-            proc.wait(timeout=10)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()  # else leaving the with block would wait for it for ever
+                raise
     assert proc.returncode == 0
 
 
