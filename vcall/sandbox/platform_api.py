@@ -22,6 +22,7 @@ from vcall.sandbox.platform import Platform
 from vcall.sandbox.platform_request import CallRequest
 from vcall.sandbox.rtc import RtcHub
 from vcall.web.access import guarded
+from vcall.web.server import BEFORE_STOP
 
 if TYPE_CHECKING:
     from vcall.config import Paths
@@ -88,13 +89,22 @@ def add_routes(app: web.Application, *, sandbox: bool, paths: Paths) -> None:
         yield
         await app[PLATFORM].close()
 
+    async def end_calls(app: web.Application) -> None:
+        # While the listener is still open: a webhook a call was sending to this server may
+        # sit in its accept queue, and asyncio fails on (and leaks) a socket accepted after
+        # its server closed.
+        await app[PLATFORM].hang_up_all()
+
     async def hang_up(app: web.Application) -> None:
         # Calls in progress (and the requests waiting on them) and open page sockets would
-        # hold up the server's graceful shutdown, which waits for its connections.
-        await app[PLATFORM].hang_up_all()
+        # hold up the server's graceful shutdown, which waits for its connections. Calls are
+        # ended here too for servers not run by vcall.web.server.running (aiohttp's test
+        # server); hang_up_all is a no-op the second time.
+        await end_calls(app)
         await app[RTC].close()
 
     app.cleanup_ctx.append(platform_ctx)
+    app.setdefault(BEFORE_STOP, []).append(end_calls)
     app.on_shutdown.append(hang_up)
     app.router.add_post("/sandbox/calls", guarded(place_call))
     app.router.add_get("/sandbox/calls/{id}", guarded(call_status))

@@ -56,7 +56,6 @@ def in_background(
 ) -> Iterator[Endpoint]:
     """Run the sandbox API on a daemon thread with its own event loop while the block runs."""
     ready: concurrent.futures.Future[Endpoint] = concurrent.futures.Future()
-    loop = asyncio.new_event_loop()
     task: asyncio.Task[None] | None = None
 
     async def main() -> None:
@@ -65,15 +64,15 @@ def in_background(
         await serve(state, host, port, ready.set_result)
 
     def run() -> None:
+        # asyncio.run, not a bare loop: it cancels what is left and lets closed sockets
+        # finish closing before the loop goes (a bare loop.close() leaks their transports).
         try:
-            loop.run_until_complete(main())
+            asyncio.run(main())
         except asyncio.CancelledError:
             pass
         except BaseException as exc:  # start-up failed: hand the error to the caller
             if not ready.done():
                 ready.set_exception(exc)
-        finally:
-            loop.close()
 
     thread = threading.Thread(target=run, name="vcall-sandbox", daemon=True)
     thread.start()
@@ -82,5 +81,5 @@ def in_background(
     finally:
         if task is not None:
             with contextlib.suppress(RuntimeError):  # the loop already ended
-                loop.call_soon_threadsafe(task.cancel)
+                task.get_loop().call_soon_threadsafe(task.cancel)
         thread.join(timeout=START_TIMEOUT)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import ssl
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -19,6 +19,10 @@ T = TypeVar("T")
 #: from its previous response. Slow senders (slowloris) are cut off after it; long responses
 #: such as the event stream are not affected.
 IDLE_TIMEOUT = 15.0
+
+#: Hooks :func:`running` awaits when the server stops, while it still listens, so that what
+#: they do may still reach it (aiohttp's on_shutdown runs after the listener has closed).
+BEFORE_STOP = web.AppKey("before_stop", list[Callable[[web.Application], Awaitable[None]]])
 
 
 def run(main: Coroutine[Any, Any, T]) -> T:
@@ -66,6 +70,8 @@ async def running(
         shown = f"[{host}]" if ":" in host else host
         yield f"{'https' if ssl_context else 'http'}://{shown}:{bound}"
     finally:
+        for hook in app.get(BEFORE_STOP, ()):
+            await hook(app)
         await runner.cleanup()
 
 
