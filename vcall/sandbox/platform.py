@@ -13,6 +13,10 @@ handles it here handles it live:
    error event and skipped;
 4. ``completed`` for the app leg (if it was answered), then for the inbound leg.
 
+When the server stops mid-call, the caller hangs up (:meth:`Call.hang_up`): a ringing app leg
+is ``cancelled``, an answered one ``completed``, then the inbound leg ``completed``, and those
+last events are delivered before the server stops listening.
+
 Event bodies are built in :mod:`.platform_events`; they reach the event URL in order, signed
 when the application has ``signed_callbacks``.
 """
@@ -28,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from vcall import state as state_file
 from vcall._errors import ConfigError
-from vcall.sandbox.platform_events import Leg, error_event
+from vcall.sandbox.platform_events import TERMINAL, Leg, error_event
 from vcall.sandbox.platform_hooks import Route, Webhook, WebhookFailed, Webhooks, resolve_route
 from vcall.sandbox.platform_request import CONNECT_LIMIT, CallRequest, Outcome
 from vcall.sandbox.rtc import Device, Ring, RtcHub, StandIn
@@ -49,6 +53,8 @@ RING_TIMEOUT = 60.0
 STAND_IN_HOLD = 5.0
 #: Ended calls kept for ``GET /sandbox/calls/{id}``.
 KEEP_CALLS = 1000
+#: Seconds calls in progress get to end and deliver their last events when the server stops.
+HANG_UP_GRACE = 5.0
 #: NCCO actions Vonage knows but the sandbox does not simulate (reported, then skipped).
 NOT_SIMULATED = frozenset({"record", "conversation", "stream", "input", "notify"})
 
@@ -68,6 +74,8 @@ class Call:
         # Pages signed in as the application's users now; once ringing, the pages rung.
         self.pages = sum(len(rtc.devices(user)) for user in route.users)
         self.task: asyncio.Task[None] | None = None
+        self._player: asyncio.Task[None] | None = None
+        self._caller_hung_up = False
         self._outbox: asyncio.Queue[tuple[dict[str, Any], Webhook | None] | None] = asyncio.Queue()
         self._done = asyncio.Event()
 
@@ -124,22 +132,37 @@ class Call:
     # -- the call -------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Play the call to its end; events are delivered in order by a companion task."""
+        """Play the call to its end; events are delivered in order by a companion task.
+
+        Cancelled, the call is cut off: events not yet delivered are dropped. To end it the
+        way the platform does, with its last events, use :meth:`hang_up`.
+        """
         sender = asyncio.create_task(self._deliver_events())
+        self._player = player = asyncio.create_task(self._play())
         try:
-            await self._play()
-        except asyncio.CancelledError:
-            sender.cancel()
+            # asyncio.wait: the player cancelled by hang_up() is not an error here.
+            await asyncio.wait([player])
+            if not player.cancelled() and (exc := player.exception()) is not None:
+                logger.error("simulated call %s failed", self.id, exc_info=exc)
+                self.errors.append("internal error in the simulated platform (see the server log)")
+            if self.inbound.status != "completed":
+                self._emit(self.inbound.completed())
+            self._outbox.put_nowait(None)
+            await sender
+        finally:
+            # Cut off (or done): nothing of the call may outlive it.
+            for task in (player, sender):
+                task.cancel()
+            await asyncio.wait([player, sender])
             self._done.set()
-            raise
-        except Exception:
-            logger.exception("simulated call %s failed", self.id)
-            self.errors.append("internal error in the simulated platform (see the server log)")
-        if self.inbound.status != "completed":
-            self._emit(self.inbound.completed())
-        self._outbox.put_nowait(None)
-        await sender
-        self._done.set()
+
+    def hang_up(self) -> None:
+        """The caller hangs up now: open legs end as on the platform (an app leg ringing is
+        ``cancelled``, one answered ``completed``) and their events are still delivered;
+        await the call's task for the end."""
+        if self._player is not None and not self._player.done():
+            self._caller_hung_up = True
+            self._player.cancel()
 
     def _emit(self, body: dict[str, Any], hook: Webhook | None = None) -> None:
         self._outbox.put_nowait((body, hook))
@@ -221,24 +244,49 @@ class Call:
         ring = Ring(leg.uuid, leg.from_, devices)
         self.rtc.track(ring)
         try:
-            await ring.offer()
-            decision = await self._ring(ring, action)
-            if decision != "answered":
-                self._emit(leg.progress(decision), hook)
-                return decision != "cancelled"
-            self._emit(leg.answered(), hook)
-            limit = _seconds(action.get("limit"), CONNECT_LIMIT)
-            caller_hangs_up = request.hold if request.outcome is None else None
-            wait = limit if caller_hangs_up is None else min(limit, caller_hangs_up)
-            by_user = await ring.user_hung_up(wait)
-            if not by_user:
-                await ring.end("REMOTE_HANGUP")
-            self._emit(leg.completed(), hook)
-            return by_user or caller_hangs_up is None or caller_hangs_up > limit
+            return await self._connected(ring, leg, hook, action)
+        except asyncio.CancelledError:
+            if self._caller_hung_up:
+                await self._caller_left(ring, leg, hook)
+            raise
         finally:
             self.rtc.untrack(ring)
             if stand_in is not None:
                 stand_in.stop()
+
+    async def _connected(
+        self, ring: Ring, leg: Leg, hook: Webhook | None, action: dict[str, Any]
+    ) -> bool:
+        """Ring the user and, if they answer, hold the line; False when the caller hung up."""
+        request = self.request
+        await ring.offer()
+        decision = await self._ring(ring, action)
+        if decision != "answered":
+            self._emit(leg.progress(decision), hook)
+            return decision != "cancelled"
+        self._emit(leg.answered(), hook)
+        limit = _seconds(action.get("limit"), CONNECT_LIMIT)
+        caller_hangs_up = request.hold if request.outcome is None else None
+        wait = limit if caller_hangs_up is None else min(limit, caller_hangs_up)
+        by_user = await ring.user_hung_up(wait)
+        if not by_user:
+            await ring.end("REMOTE_HANGUP")
+        self._emit(leg.completed(), hook)
+        return by_user or caller_hangs_up is None or caller_hangs_up > limit
+
+    async def _caller_left(self, ring: Ring, leg: Leg, hook: Webhook | None) -> None:
+        """The caller hung up during the app leg: end it and report it as Vonage does."""
+        if leg.status in TERMINAL or leg.status == "completed":
+            return  # already ended and reported
+        if ring.state == "ringing":
+            await ring.withdraw("RemoteCancel")
+        if leg.status == "started":  # what the user decided is not reported yet
+            if ring.state != "answered":
+                self._emit(leg.progress(ring.state), hook)
+                return
+            self._emit(leg.answered(), hook)
+        await ring.end("REMOTE_HANGUP")
+        self._emit(leg.completed(), hook)
 
     async def _ring(self, ring: Ring, action: dict[str, Any]) -> str:
         """Wait for the user; withdraw the invite on timeout or when the caller gives up."""
@@ -285,9 +333,18 @@ class Platform:
 
         self._http = aiohttp.ClientSession()
 
-    async def hang_up_all(self) -> None:
-        """End every call in progress (server shutdown); their waiters return at once."""
-        tasks = [c.task for c in self._calls.values() if c.task and not c.task.done()]
+    async def hang_up_all(self, grace: float = 0) -> None:
+        """End every call in progress; their waiters return at once.
+
+        With ``grace``, each caller hangs up (:meth:`Call.hang_up`) so the calls' last events
+        are delivered; calls not ended within ``grace`` seconds are then cut off.
+        """
+        calls = [c for c in self._calls.values() if c.task and not c.task.done()]
+        if grace > 0 and calls:
+            for call in calls:
+                call.hang_up()
+            await asyncio.wait([c.task for c in calls if c.task], timeout=grace)
+        tasks = [c.task for c in calls if c.task and not c.task.done()]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from vcall._errors import ConfigError, VcallError
-from vcall.sandbox.platform import Platform
+from vcall.sandbox.platform import HANG_UP_GRACE, Platform
 from vcall.sandbox.platform_request import CallRequest
 from vcall.sandbox.rtc import RtcHub
 from vcall.web.access import guarded
@@ -90,17 +90,18 @@ def add_routes(app: web.Application, *, sandbox: bool, paths: Paths) -> None:
         await app[PLATFORM].close()
 
     async def end_calls(app: web.Application) -> None:
-        # While the listener is still open: a webhook a call was sending to this server may
-        # sit in its accept queue, and asyncio fails on (and leaks) a socket accepted after
-        # its server closed.
-        await app[PLATFORM].hang_up_all()
+        # While the listener is still open, so the calls' last events (the caller hangs up)
+        # reach this server's event webhook and are stored; and so that no webhook is left
+        # in the accept queue: asyncio fails on (and leaks) a socket accepted after its
+        # server closed.
+        await app[PLATFORM].hang_up_all(grace=HANG_UP_GRACE)
 
     async def hang_up(app: web.Application) -> None:
         # Calls in progress (and the requests waiting on them) and open page sockets would
         # hold up the server's graceful shutdown, which waits for its connections. Calls are
-        # ended here too for servers not run by vcall.web.server.running (aiohttp's test
-        # server); hang_up_all is a no-op the second time.
-        await end_calls(app)
+        # cut off here for servers not run by vcall.web.server.running (aiohttp's test
+        # server, whose listener is closed by now); none are left after end_calls.
+        await app[PLATFORM].hang_up_all()
         await app[RTC].close()
 
     app.cleanup_ctx.append(platform_ctx)
