@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import signal
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
@@ -26,15 +27,45 @@ BEFORE_STOP = web.AppKey("before_stop", list[Callable[[web.Application], Awaitab
 
 
 def run(main: Coroutine[Any, Any, T]) -> T:
-    """``asyncio.run`` on uvloop when it is installed: faster sockets on the webhook hot path."""
+    """``asyncio.run`` on uvloop when it is installed: faster sockets on the webhook hot path.
+
+    SIGTERM (``kill``, ``docker stop``, systemd) stops ``main`` as Ctrl-C does: it is
+    cancelled, so its clean-up runs, and ``KeyboardInterrupt`` is raised here.
+    """
     try:
         import uvloop
     except ImportError:
         factory = None
     else:
         factory = uvloop.new_event_loop
+    terminated: list[int] = []
     with asyncio.Runner(loop_factory=factory) as runner:
-        return runner.run(main)
+        try:
+            return runner.run(_until_terminated(main, terminated))
+        except asyncio.CancelledError:
+            if terminated:
+                raise KeyboardInterrupt from None
+            raise
+
+
+async def _until_terminated(main: Coroutine[Any, Any, T], terminated: list[int]) -> T:
+    """Await ``main``; on SIGTERM note it in ``terminated`` and cancel ``main``."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+
+    def stop() -> None:
+        terminated.append(signal.SIGTERM)
+        task.cancel()
+
+    try:
+        loop.add_signal_handler(signal.SIGTERM, stop)
+    except (ValueError, RuntimeError, NotImplementedError):
+        return await main  # not the main thread, or no signals (Windows): as before
+    try:
+        return await main
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
 
 
 @asynccontextmanager
