@@ -66,9 +66,9 @@ class Proc:
                 if text in line:
                     return line
 
-    async def interrupt(self) -> tuple[int, str, str]:
-        """Ctrl-C; the exit code and whatever was left on stdout and stderr."""
-        self.process.send_signal(signal.SIGINT)
+    async def interrupt(self, sig: int = signal.SIGINT) -> tuple[int, str, str]:
+        """Ctrl-C (or ``sig``); the exit code and whatever was left on stdout and stderr."""
+        self.process.send_signal(sig)
         async with asyncio.timeout(DEADLINE):
             out, err = await self.process.communicate()
         return self.process.returncode or 0, out.decode(), "".join(self.err) + err.decode()
@@ -117,8 +117,9 @@ async def test_tail_json_prints_the_seed_call_live_and_ctrl_c_exits_0(
     assert [p["id"] for p in printed] == list(range(1, 8))
 
     screen = await table.out_until("total cost: 0.00144")
-    code, _, err = await table.interrupt()
+    code, rest, err = await table.interrupt(signal.SIGTERM)  # kill: ends as Ctrl-C does
     assert code == 0 and "Traceback" not in err
+    assert rest.endswith("\x1b[?25h")  # the terminal gets its cursor back
     last_frame = screen[screen.rindex("┏") :]  # each redraw starts with the table's top
     legs = [line for line in last_frame.splitlines() if "→" in line and "from → to" not in line]
     assert len(legs) == 2 and all("completed" in leg for leg in legs)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import functools
+import signal
+import threading
 from collections.abc import Callable
+from types import FrameType
 from typing import ParamSpec, TypeVar
 
 import typer
@@ -20,16 +23,30 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
 def handles_errors(command: Callable[P, R]) -> Callable[P, R]:
-    """Run a command; a :class:`VcallError` becomes one line on stderr and its exit code."""
+    """Run a command; a :class:`VcallError` becomes one line on stderr and its exit code.
+
+    SIGTERM (``kill``, ``docker stop``) stops it as Ctrl-C does, so its clean-up runs (the
+    live table gives the terminal its cursor back; an event loop is stopped by
+    :func:`vcall.web.server.run`, which takes the signal while it runs).
+    """
 
     @functools.wraps(command)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        in_main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, _interrupt) if in_main else None
         try:
             return command(*args, **kwargs)
         except VcallError as exc:
             raise fail(str(exc), exc.exit_code) from None
         except KeyboardInterrupt:
             raise typer.Exit(0) from None
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
 
     return wrapper
