@@ -139,6 +139,8 @@ class Call:
         """
         sender = asyncio.create_task(self._deliver_events())
         self._player = player = asyncio.create_task(self._play())
+        if self._caller_hung_up:  # before the call had started
+            player.cancel()
         try:
             # asyncio.wait: the player cancelled by hang_up() is not an error here.
             await asyncio.wait([player])
@@ -160,8 +162,8 @@ class Call:
         """The caller hangs up now: open legs end as on the platform (an app leg ringing is
         ``cancelled``, one answered ``completed``) and their events are still delivered;
         await the call's task for the end."""
-        if self._player is not None and not self._player.done():
-            self._caller_hung_up = True
+        self._caller_hung_up = True
+        if self._player is not None:
             self._player.cancel()
 
     def _emit(self, body: dict[str, Any], hook: Webhook | None = None) -> None:
