@@ -74,7 +74,8 @@ def serve(
     """Run the answer/event webhooks and keep every event in a durable store.
 
     Point your Vonage application's answer URL at /voice/answer and its event URL at
-    /voice/event (vcall setup does this for you). Stop with Ctrl-C.
+    /voice/event (vcall setup does this for you). Stop with Ctrl-C (or SIGTERM): sandbox
+    calls in progress are hung up first, and their last events stored.
     """
     from vcall import runtime
     from vcall.config import Paths, load_settings
