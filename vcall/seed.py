@@ -1,10 +1,10 @@
-"""The seed call: one real phone-to-app call as the platform delivered it, shipped with vcall."""
+"""A recorded call (an answer request and its events, as the platform delivered them), in the
+format of the seed call fixture (``shared/fixtures/seed_call.json``)."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 
@@ -25,9 +25,3 @@ class RecordedCall:
     def event_bodies(self) -> list[bytes]:
         """Each event as the JSON body to POST (compact, keys in recorded order)."""
         return [json.dumps(e, separators=(",", ":")).encode() for e in self.events]
-
-
-def load_seed() -> RecordedCall:
-    """The seed call shipped in ``vcall/data/seed_call.json``."""
-    text = resources.files("vcall").joinpath("data/seed_call.json").read_text()
-    return RecordedCall.from_json(json.loads(text))

@@ -37,8 +37,3 @@ class EventHub:
             yield q
         finally:
             self._queues.discard(q)
-
-    @property
-    def subscribers(self) -> int:
-        """How many listeners are attached."""
-        return len(self._queues)
