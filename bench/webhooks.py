@@ -44,8 +44,6 @@ ANSWER_PATH = (
 LUA_COUNT = h.BENCH / "count.lua"
 LUA_EVENT = h.BENCH / "event_unique.lua"
 ROUTES = {"answer GET": (ANSWER_PATH, None), "event POST": ("/voice/event", LUA_EVENT)}
-#: Targets from the issue, checked on the 32-connection row.
-TARGETS = "event ≥ 2.0× Express and ≥ 0.8× floor; answer p99 ≤ 3 ms (32 connections)"
 _run_ids = itertools.count(1)
 
 
