@@ -341,15 +341,14 @@ class Platform:
         With ``grace``, each caller hangs up (:meth:`Call.hang_up`) so the calls' last events
         are delivered; calls not ended within ``grace`` seconds are then cut off.
         """
-        calls = [c for c in self._calls.values() if c.task and not c.task.done()]
-        if grace > 0 and calls:
-            for call in calls:
+        live = {c.task: c for c in self._calls.values() if c.task and not c.task.done()}
+        if grace > 0 and live:
+            for call in live.values():
                 call.hang_up()
-            await asyncio.wait([c.task for c in calls if c.task], timeout=grace)
-        tasks = [c.task for c in calls if c.task and not c.task.done()]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.wait(live, timeout=grace)
+        for task in live:
+            task.cancel()  # a no-op for the calls that have ended
+        await asyncio.gather(*live, return_exceptions=True)
 
     async def close(self) -> None:
         """Hang up every call in progress and close the HTTP client."""
