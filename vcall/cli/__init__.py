@@ -4,6 +4,11 @@ A run imports and builds only the command on its command line (``vcall --help`` 
 unknown get them all): typer inspects the signature of every command it is given, each time it
 builds the app, and the command modules import what they need; together a sixth of
 ``vcall token``'s start-up.
+
+The command modules do without ``from __future__ import annotations``: typer reads their
+annotations on every run, and as strings each one would be compiled and evaluated twice
+(``inspect.signature`` and ``get_type_hints``): 12 of the 28 ms ``vcall --help`` took after
+its imports.
 """
 
 from __future__ import annotations

@@ -1,7 +1,5 @@
 """``vcall call``: place a simulated phone call on the local sandbox (like ``stripe trigger``)."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 import typer

@@ -1,7 +1,5 @@
 """``vcall demo``: the whole thing on the embedded sandbox, in one process."""
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -66,7 +64,7 @@ def demo(
         else None
     )
 
-    def ready(info: DemoReady) -> None:
+    def ready(info: "DemoReady") -> None:
         setup = info.setup
         typer.echo(f"vcall serve listening on {info.url} (sandbox)")
         typer.echo(

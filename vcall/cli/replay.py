@@ -1,7 +1,5 @@
 """``vcall replay``: re-send stored events (and the answer request) to a URL."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

@@ -1,7 +1,5 @@
 """``vcall sandbox serve|reset``: the embedded Vonage sandbox on its own."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -1,7 +1,5 @@
 """``vcall serve``: the webhook server, event store, page and streams."""
 
-from __future__ import annotations
-
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated

@@ -1,7 +1,5 @@
 """``vcall setup``: the application, number link and user, through the real SDK."""
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -90,7 +88,7 @@ def setup(
         _summary(result)
 
 
-def _summary(result: SetupResult) -> None:
+def _summary(result: "SetupResult") -> None:
     from rich.console import Console
     from rich.table import Table
 

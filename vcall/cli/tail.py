@@ -1,7 +1,5 @@
 """``vcall tail-events``: follow a vcall serve's call events as a live table or NDJSON."""
 
-from __future__ import annotations
-
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Annotated
 
@@ -83,7 +81,7 @@ class _StderrStatus:
             self._down = True
 
 
-def _print_lines(items: Iterable[FeedEvent]) -> None:
+def _print_lines(items: Iterable["FeedEvent"]) -> None:
     """Write each event as one flushed line; a closed pipe (``| head``) ends quietly."""
     import os
     import sys

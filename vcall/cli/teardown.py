@@ -1,7 +1,5 @@
 """``vcall teardown``: undo ``vcall setup``."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

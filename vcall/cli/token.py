@@ -1,7 +1,5 @@
 """``vcall token``: a client JWT for the browser SDK, or the claims of one."""
 
-from __future__ import annotations
-
 import sys
 from enum import StrEnum
 from pathlib import Path
