@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import typer
 
 from vcall.cli import COMMANDS
 
@@ -43,3 +46,24 @@ def test_unknown_command_is_refused_with_a_suggestion() -> None:
     result = vcall("tokn")
     assert result.returncode == 2
     assert "No such command 'tokn'" in result.stderr and "token" in result.stderr
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_command_annotations_are_objects_not_strings(name: str) -> None:
+    """typer reads every command's annotations on every run; as strings (postponed annotations)
+    each would be compiled and evaluated twice. The command modules must leave them out."""
+    module_name, attribute = COMMANDS[name]
+    module = importlib.import_module(f"vcall.cli.{module_name}")
+    command = getattr(module, attribute)
+    functions = (
+        [info.callback for info in command.registered_commands]
+        if isinstance(command, typer.Typer)
+        else [command]
+    )
+    for function in functions:
+        annotations = inspect.get_annotations(inspect.unwrap(function))
+        assert annotations, f"{name}: no annotations found"
+        strings = [param for param, hint in annotations.items() if isinstance(hint, str)]
+        assert not strings, (
+            f"{name}: {strings} are strings: drop `from __future__ import annotations`"
+        )
