@@ -1,9 +1,9 @@
-"""Send webhooks to a vcall serve or any URL: a recorded call, or events from the store.
+"""Send webhooks to a vcall serve or any URL: events from the store, or any list of webhooks.
 
-``vcall demo`` plays the seed call with :func:`send_call`. ``vcall replay`` re-sends stored
-events with :func:`replay_stored`, like ``stripe events resend``: the raw bodies exactly as
-they were stored, in store order, each whole call preceded by its answer request, and every
-request signed (as the Voice API signs them) when a signature secret is configured.
+``vcall replay`` re-sends stored events with :func:`replay_stored`, like ``stripe events
+resend``: the raw bodies exactly as they were stored, in store order, each whole call preceded
+by its answer request, and every request signed (as the Voice API signs them) when a signature
+secret is configured.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vcall._errors import ConfigError, UpstreamError
-from vcall.seed import RecordedCall
 from vcall.signing import query_payload, sign
 
 if TYPE_CHECKING:
@@ -106,23 +105,6 @@ async def deliver(
                 yield Delivery(hook.path, resp.status, body, hook.method, hook.label)
     except (aiohttp.ClientError, TimeoutError) as exc:
         raise UpstreamError(f"cannot reach {base_url}: {exc or type(exc).__name__}") from exc
-
-
-def call_webhooks(call: RecordedCall) -> list[Webhook]:
-    """A recorded call as webhooks: its answer request, then each event."""
-    if call.answer_method.upper() == "GET":
-        answer = Webhook("GET", ANSWER_PATH, query=call.answer_query, label="answer")
-    else:
-        answer = Webhook("POST", ANSWER_PATH, body=json.dumps(call.answer_query).encode())
-    events = [Webhook("POST", EVENT_PATH, body=body) for body in call.event_bodies()]
-    return [answer, *events]
-
-
-async def send_call(
-    base_url: str, call: RecordedCall, *, signer: Signer | None = None
-) -> list[Delivery]:
-    """POST/GET each webhook of ``call`` to ``base_url`` in order; returns every response."""
-    return [d async for d in deliver(base_url, call_webhooks(call), signer=signer)]
 
 
 def answer_request(events: Iterable[StoredEvent]) -> Webhook | None:

@@ -6,8 +6,8 @@ import json
 import time
 
 import pytest
+from recorded_call import RecordedCall
 
-from vcall.seed import RecordedCall
 from vcall.web.app import ServeOptions, create_app
 from vcall.web.signed import ReplayGuard, is_loopback, startup_warnings
 

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 from httpx_sse import aconnect_sse
+from recorded_call import RecordedCall
 
-from vcall.seed import RecordedCall
 from vcall.web import api
 from vcall.web.app import ServeOptions, create_app
 

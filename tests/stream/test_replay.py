@@ -9,11 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from recorded_call import RecordedCall, send_call
 from rich.console import Console
 
 from vcall._errors import ConfigError
-from vcall.replay import send_call, stored_webhooks
-from vcall.seed import RecordedCall
+from vcall.replay import stored_webhooks
 from vcall.store import open_store
 from vcall.web.app import ServeOptions, create_app
 from vcall.web.log import WebhookLog

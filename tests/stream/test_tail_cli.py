@@ -11,11 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from recorded_call import RecordedCall, send_call
 
 from vcall import runtime
 from vcall.config import Paths, load_settings
-from vcall.replay import send_call, signer_for
-from vcall.seed import RecordedCall
+from vcall.replay import signer_for
 from vcall.web.app import ServeOptions, create_app
 
 pytestmark = pytest.mark.e2e

@@ -7,8 +7,9 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
+from recorded_call import RecordedCall
+
 from vcall.events import parse_event
-from vcall.seed import RecordedCall
 from vcall.store import open_store
 
 

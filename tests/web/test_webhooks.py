@@ -6,8 +6,7 @@ import json
 
 import jsonschema
 import pytest
-
-from vcall.seed import RecordedCall
+from recorded_call import RecordedCall
 
 
 async def test_answer_ncco_passes_schema_and_carries_caller(
