@@ -7,10 +7,11 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
+import pytest
 from recorded_call import RecordedCall
 
 from vcall.events import parse_event
-from vcall.store import open_store
+from vcall.store import open_store, sqlite
 
 
 async def test_one_batch_with_repeats_gives_each_new_event_its_own_id(
@@ -57,5 +58,50 @@ async def test_ids_follow_rows_written_by_another_connection(
         assert one is not None and two is not None and three is not None
         assert (two.id, three.id) == (one.id + 2, one.id + 3)
         assert [e.raw for e in await store.events_by_id([two.id, three.id])] == [second, third]
+    finally:
+        await store.close()
+
+
+async def test_writes_arriving_while_a_batch_grows_share_its_commit(
+    tmp_path: Path, seed: RecordedCall, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under load, webhooks arrive over several loop passes: the batch waits for them, and
+    one commit settles every one (each pass committing its own would settle the first alone)."""
+    monkeypatch.setattr(sqlite, "GATHER_FOR", 60.0)  # a slow machine's passes must not end it
+    bodies = seed.event_bodies()
+    store = open_store(tmp_path / "events.db")
+    await store.open()
+    try:
+        futures = []
+        for body in bodies:
+            futures.append(store.append(parse_event(body)))
+            await asyncio.sleep(0)  # the next webhook comes a loop pass later
+            assert not futures[0].done(), "committed while the batch was still growing"
+        first = await futures[0]
+        assert first is not None
+        assert all(f.done() for f in futures)
+        ids = [(await f).id for f in futures]
+        assert ids == list(range(first.id, first.id + len(bodies)))
+    finally:
+        await store.close()
+
+
+async def test_a_steady_stream_of_writes_still_commits(tmp_path: Path) -> None:
+    """A batch that grows on every pass stops gathering (at sqlite.MAX_BATCH or GATHER_FOR) and
+    commits while writes keep coming."""
+    store = open_store(tmp_path / "events.db")
+    await store.open()
+    try:
+        futures = []
+        for n in range(50 * sqlite.MAX_BATCH):
+            body = b'{"uuid": "u%d", "status": "started", "timestamp": "t%d"}' % (n, n)
+            futures.append(store.append(parse_event(body)))
+            await asyncio.sleep(0)
+            if futures[0].done():
+                break
+        assert futures[0].done(), "no commit while the writes kept coming"
+        settled = sum(f.done() for f in futures)
+        assert 1 < settled <= sqlite.MAX_BATCH
+        await asyncio.gather(*futures)
     finally:
         await store.close()
