@@ -11,7 +11,8 @@ A batch gathers for as long as it grows: the flush task yields one loop pass at 
 the last pass added writes (webhooks whose requests arrived meanwhile), and commits after the
 first pass that adds none, or at ``MAX_BATCH`` writes or ``GATHER_FOR`` seconds. A commit costs
 about as much as five inserts, so under load this shares each one between many more events
-(about 31 a commit at 32 connections, against 11 when every pass committed its own), while a
+(at 32 connections most commits hold all 32 events, against 11 on average when every pass
+committed its own), while a
 lone webhook waits one extra pass, a few microseconds.
 
 Durability (``--durability``): ``normal`` is WAL with ``synchronous=NORMAL``: a commit reaches
