@@ -12,8 +12,7 @@ the last pass added writes (webhooks whose requests arrived meanwhile), and comm
 first pass that adds none, or at ``MAX_BATCH`` writes or ``GATHER_FOR`` seconds. A commit costs
 about as much as five inserts, so under load this shares each one between many more events
 (at 32 connections most commits hold all 32 events, against 11 on average when every pass
-committed its own), while a
-lone webhook waits one extra pass, a few microseconds.
+committed its own), while a lone webhook waits one extra pass, a few microseconds.
 
 Durability (``--durability``): ``normal`` is WAL with ``synchronous=NORMAL``: a commit reaches
 the OS before the caller hears of it, so an acknowledged event survives vcall serve crashing or
