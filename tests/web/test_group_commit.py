@@ -96,7 +96,7 @@ async def test_a_steady_stream_of_writes_still_commits(tmp_path: Path) -> None:
         for n in range(50 * sqlite.MAX_BATCH):
             body = b'{"uuid": "u%d", "status": "started", "timestamp": "t%d"}' % (n, n)
             futures.append(store.append(parse_event(body)))
-            await asyncio.sleep(0)
+            await asyncio.sleep(0)  # one loop pass (not a wait): a webhook every pass
             if futures[0].done():
                 break
         assert futures[0].done(), "no commit while the writes kept coming"
