@@ -6,10 +6,11 @@ Run from the repository root (after the README's test command, which makes .venv
     .venv/bin/python bench/webhooks.py --quick    # 3 s per point, 32 connections only
 
 All servers run side by side in this one run on this one machine. A shared or virtual machine's
-speed drifts by tens of percent within seconds, so each point is measured in rounds: every
-round runs every server for a slice of the time, back to back, in a rotating order, and the
-table gives each server's median over the rounds; a ratio is the median of the rounds' own
-ratios (its range shows the drift). wrk (Debian's, installed if missing) runs one thread: on a
+speed drifts by tens of percent within seconds, and two processes of one server differ by up to
+a fifth, so each point is measured in rounds: every round starts every server afresh and runs
+each for a slice of the time, back to back, in a rotating order, and the table gives each
+server's median over the rounds; a ratio is the median of the rounds' own ratios (its range
+shows the drift). wrk (Debian's, installed if missing) runs one thread: on a
 2-core machine, one core for wrk, one for the server.
 
 vcall serve runs as ``--live --no-verify --quiet``: the plain webhook path, no signature check
@@ -130,44 +131,52 @@ def run(
     """Every route × connections × server in ``rounds`` rounds of ``seconds / rounds`` each
     (whole seconds: wrk's unit).
 
+    Each round starts every server afresh: two processes of one server on this machine differ
+    by up to a fifth in speed for their whole life (hash seeds, memory layout), so each round
+    samples new ones and the medians span them. Within a round, each point runs every server
+    back to back, who goes first rotating from round to round.
+
     Returns the per-server medians results[server][route][conns], each round's ratios
     ratios[route][conns][peer] (vcall / peer), and the data-check problems.
     """
     anchors = h.anchors_workdir()
     under_test = servers(scratch, anchors)
-    results: dict = {s.name: {route: {} for route in ROUTES} for s in under_test}
-    ratios: dict = {route: {} for route in ROUTES}
+    points = [(route, conns) for route in ROUTES for conns in sweep]
+    runs: dict = {point: {s.name: [] for s in under_test} for point in points}
     problems: list[str] = []
     ids = scratch / "acked.txt"
-    with ExitStack() as stack:
-        for s in under_test:
-            base = f"http://127.0.0.1:{s.port}"
-            s.pid = stack.enter_context(h.server(s.cmd, base + ANSWER_PATH, s.env, s.cwd)).pid
-            for path, script in ROUTES.values():  # warm-up (JITs, caches), not counted
-                wrk(base + path, 32, 1, script, ids)
-        for route, (path, script) in ROUTES.items():
-            for conns in sweep:
-                runs: dict[str, list[dict]] = {s.name: [] for s in under_test}
-                for turn in range(rounds):
-                    shift = turn % len(under_test)  # who goes first rotates
-                    for s in under_test[shift:] + under_test[:shift]:
-                        before = max_id(s.store) if s.store else 0
-                        url = f"http://127.0.0.1:{s.port}{path}"
-                        cpu = h.cpu_seconds(s.pid)
-                        r = wrk(url, conns, max(1, round(seconds / rounds)), script, ids)
-                        r["cpu_us"] = (h.cpu_seconds(s.pid) - cpu) * 1e6 / max(1, r["answered"])
-                        runs[s.name].append(r)
-                        if s.store and script and (problem := data_check(s.store, before, r, ids)):
-                            problems.append(f"{s.name} {route} c={conns}: {problem}")
-                for name, measured in runs.items():
-                    results[name][route][conns] = median_run(measured)
-                ratios[route][conns] = {
-                    peer: [
-                        v["rps"] / p["rps"] for v, p in zip(runs["vcall"], runs[peer], strict=True)
-                    ]
-                    for peer in ("express", "floor")
-                }
-                print(f"  {route} c={conns}: done  (load {h.load()})", file=sys.stderr)
+    for turn in range(rounds):
+        with ExitStack() as stack:
+            for s in under_test:
+                base = f"http://127.0.0.1:{s.port}"
+                proc = h.server(s.cmd, base + ANSWER_PATH, s.env, s.cwd)
+                s.pid = stack.enter_context(proc).pid
+                for path, script in ROUTES.values():  # warm-up (JITs, caches), not counted
+                    wrk(base + path, 32, 1, script, ids)
+            shift = turn % len(under_test)
+            for route, conns in points:
+                path, script = ROUTES[route]
+                for s in under_test[shift:] + under_test[:shift]:
+                    before = max_id(s.store) if s.store else 0
+                    url = f"http://127.0.0.1:{s.port}{path}"
+                    cpu = h.cpu_seconds(s.pid)
+                    r = wrk(url, conns, max(1, round(seconds / rounds)), script, ids)
+                    r["cpu_us"] = (h.cpu_seconds(s.pid) - cpu) * 1e6 / max(1, r["answered"])
+                    runs[route, conns][s.name].append(r)
+                    if s.store and script and (problem := data_check(s.store, before, r, ids)):
+                        problems.append(f"{s.name} {route} c={conns}: {problem}")
+        print(f"  round {turn + 1} of {rounds}: done  (load {h.load()})", file=sys.stderr)
+    results: dict = {s.name: {route: {} for route in ROUTES} for s in under_test}
+    ratios: dict = {route: {} for route in ROUTES}
+    for (route, conns), measured in runs.items():
+        for name, server_runs in measured.items():
+            results[name][route][conns] = median_run(server_runs)
+        ratios[route][conns] = {
+            peer: [
+                v["rps"] / p["rps"] for v, p in zip(measured["vcall"], measured[peer], strict=True)
+            ]
+            for peer in ("express", "floor")
+        }
     return results, ratios, problems
 
 
