@@ -3,15 +3,15 @@
 Run from the repository root (after the README's test command, which makes .venv):
 
     .venv/bin/python bench/webhooks.py            # 8 s per point, sweep 1 / 8 / 32 / 128
-    .venv/bin/python bench/webhooks.py --quick    # 3 s per point, 32 connections only
+    .venv/bin/python bench/webhooks.py --quick    # 4 s per point, 32 connections only
 
 All servers run side by side in this one run on this one machine. A shared or virtual machine's
 speed drifts by tens of percent within seconds, and two processes of one server differ by up to
 a fifth, so each point is measured in rounds: every round starts every server afresh and runs
 each for a slice of the time, back to back, in a rotating order, and the table gives each
 server's median over the rounds; a ratio is the median of the rounds' own ratios (its range
-shows the drift). wrk (Debian's, installed if missing) runs one thread: on a
-2-core machine, one core for wrk, one for the server.
+shows the drift). wrk (Debian's, installed if missing) runs one thread: on a 2-core machine,
+one core for wrk, one for the server.
 
 vcall serve runs as ``--live --no-verify --quiet``: the plain webhook path, no signature check
 (the sandbox default checks one), no line per webhook. It is measured at the default durability
