@@ -82,16 +82,6 @@ class CallEvent(NamedTuple):
     raw: bytes
 
 
-def _scalar(value: str | float | None) -> str | None:
-    if value is None:
-        return None
-    return str(value).strip()
-
-
-def _strip(value: str | None) -> str | None:
-    return None if value is None else value.strip()
-
-
 def parse_event(raw: bytes) -> CallEvent:
     """Validate a JSON event body (bytes exactly as received)."""
     try:
@@ -112,10 +102,13 @@ def event_from_mapping(data: Any, raw: bytes) -> CallEvent:
     return _event(fields, raw)
 
 
-def _event(fields: _Fields, raw: bytes) -> CallEvent:
-    uuid, status = _strip(fields.uuid), _strip(fields.status)
-    conversation, timestamp = _strip(fields.conversation_uuid), _strip(fields.timestamp)
-    reason = fields.reason
+def _event(f: _Fields, raw: bytes) -> CallEvent:
+    # Fields are stripped in line (``x and x.strip()`` keeps None): a helper function,
+    # called nine times, cost 1% of an event webhook's instructions.
+    uuid, status = f.uuid and f.uuid.strip(), f.status and f.status.strip()
+    conversation = f.conversation_uuid and f.conversation_uuid.strip()
+    timestamp = f.timestamp and f.timestamp.strip()
+    duration, price, reason = f.duration, f.price, f.reason
     if not uuid and not status and conversation and isinstance(reason, str) and reason.strip():
         # Vonage reports a failed NCCO or answer URL as {reason, conversation_uuid, timestamp}:
         # keep it, filed under its conversation with the status "error".
@@ -132,13 +125,14 @@ def _event(fields: _Fields, raw: bytes) -> CallEvent:
             conversation,
             uuid,
             status,
-            _strip(fields.direction),
+            f.direction and f.direction.strip(),
             # The platform's last event of a call has a leading space in 'from': strip it.
-            _strip(fields.from_),
-            _strip(fields.to),
+            f.from_ and f.from_.strip(),
+            f.to and f.to.strip(),
             timestamp,
-            _scalar(fields.duration),
-            _scalar(fields.price),
+            # Numbers (a hand-written client's) are kept as the text the platform would send.
+            None if duration is None else str(duration).strip(),
+            None if price is None else str(price).strip(),
             f"{timestamp or ''}|{uuid}|{status}",
             raw,
         ),
