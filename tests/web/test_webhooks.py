@@ -61,6 +61,27 @@ async def test_seed_events_stored_byte_for_byte_once(client, reader, seed: Recor
     assert await reader.rejected() == []
 
 
+async def test_fields_are_stored_stripped_and_numbers_as_text(client, reader):
+    """A hand-written client may pad the fields or send numbers: the columns get the text the
+    platform would send, and the raw body is kept as it came."""
+    body = (
+        b'{"uuid": " u1 ", "status": "completed ", "conversation_uuid": " CON-1",'
+        b' "direction": "inbound ", "from": " 447700900001", "to": "447700900002 ",'
+        b' "timestamp": " 2026-12-03T10:00:00.000Z ", "duration": 12, "price": 0.5}'
+    )
+    assert (await client.post("/voice/event", data=body)).status == 200
+    (stored,) = await reader.events()
+    columns = (stored.uuid, stored.status, stored.conversation_uuid, stored.direction)
+    assert columns == ("u1", "completed", "CON-1", "inbound")
+    assert (stored.from_, stored.to) == ("447700900001", "447700900002")
+    assert (stored.timestamp, stored.duration, stored.price) == (
+        "2026-12-03T10:00:00.000Z",
+        "12",
+        "0.5",
+    )
+    assert stored.raw == body
+
+
 async def test_repeat_delivery_reports_duplicate(client, seed: RecordedCall):
     body = seed.event_bodies()[0]
     first = await (await client.post("/voice/event", data=body)).json()
