@@ -30,7 +30,7 @@ CONCURRENCY = 32
 WARM_UP = 300
 #: The libraries whose own share of vcall's event requests is shown: a part of the path of
 #: their object file (msgspec's is msgspec/_core…so), and a label.
-SHARES = {"/libsqlite3": "SQLite", "/_sqlite3": "sqlite3 module", "/msgspec/": "msgspec"}
+SHARES = {"/apsw/": "SQLite (apsw, which bundles it)", "/msgspec/": "msgspec"}
 
 
 async def load(base: str, route: str, n: int, seed: int) -> None:

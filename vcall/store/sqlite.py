@@ -24,6 +24,10 @@ batch) while the disk syncs, and group commit shares the fsync between concurren
 
 Checkpoints (copying the WAL into the database file, with an fsync) never run on the loop: a
 thread of their own does them.
+
+The driver is apsw, which bundles a current SQLite: an event cost 17,000 fewer instructions
+(6% of its whole webhook) than through the standard library's sqlite3 module on the system's
+SQLite 3.40. The file is an ordinary SQLite database: any SQLite tool reads it.
 """
 
 from __future__ import annotations
@@ -31,7 +35,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -39,15 +42,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import apsw
+
 from vcall._errors import StoreError
 from vcall._files import ensure_private_dir
 from vcall.events import CallEvent
 from vcall.store import DEFAULT_DURABILITY, DURABILITY, Rejected, StoredEvent
-
-# sqlite3 binds None as NULL only after looking for an adapter for it, and not finding one
-# costs two raised-and-cleared AttributeErrors: 2k instructions per NULL, and most events have
-# a few. A registered adapter is one dict hit; ``{}.get`` is a C function that returns None.
-sqlite3.register_adapter(type(None), {}.get)
 
 #: Writes waiting for the next commit, each with the future its caller awaits.
 _Queue = list[tuple[Any, "asyncio.Future[Any]"]]
@@ -140,8 +140,8 @@ def utc_now() -> str:
 
 def _connect(
     path: Path, durability: str = DEFAULT_DURABILITY, busy_ms: int = 5000
-) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+) -> apsw.Connection:
+    conn = apsw.Connection(str(path))
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute(f"PRAGMA synchronous={durability.upper()}")
     conn.execute(f"PRAGMA busy_timeout={busy_ms}")
@@ -159,7 +159,7 @@ def _create_private(path: Path) -> None:
             file.chmod(0o600)
 
 
-def _migrate(conn: sqlite3.Connection) -> None:
+def _migrate(conn: apsw.Connection) -> None:
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     for number, statements in enumerate(_MIGRATIONS[version:], start=version + 1):
         conn.execute("BEGIN IMMEDIATE")
@@ -174,7 +174,7 @@ def _row_event(row: tuple[Any, ...]) -> StoredEvent:
 
 
 def _insert_events(
-    conn: sqlite3.Connection, received_at: str, events: Sequence[CallEvent]
+    conn: apsw.Connection, received_at: str, events: Sequence[CallEvent]
 ) -> Sequence[int | None]:
     """Insert ``events`` in one statement; each one's new id, or None for a repeat delivery.
 
@@ -184,12 +184,9 @@ def _insert_events(
     if not events:
         return []
     first = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM events").fetchone()[0]
-    before = conn.total_changes
-    # raw as a bytearray: the sqlite3 module binds it as it is, where bytes costs it an adapter
-    # lookup (half a microsecond an event).
-    rows = [(received_at, *event[:-1], bytearray(event.raw)) for event in events]
-    conn.executemany(_INSERT_EVENT, rows)
-    added = conn.total_changes - before
+    before = conn.total_changes()
+    conn.executemany(_INSERT_EVENT, [(received_at, *event) for event in events])
+    added = conn.total_changes() - before
     if added == len(events):
         return range(first, first + added)
     # Some were stored before (or came twice in this batch): read back the new rows, which hold
@@ -207,10 +204,6 @@ def _insert_events(
     return ids
 
 
-def _is_busy(exc: sqlite3.Error) -> bool:
-    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
-
-
 class SqliteStore:
     """The default :class:`~vcall.store.EventStore`: one SQLite file in WAL mode.
 
@@ -222,7 +215,7 @@ class SqliteStore:
             raise StoreError(f"unknown durability {durability!r}: use {' or '.join(DURABILITY)}")
         self.path = path
         self.durability = durability
-        self._conn: sqlite3.Connection | None = None
+        self._conn: apsw.Connection | None = None
         self._events: _Queue = []
         self._rejects: _Queue = []
         self._wake = asyncio.Event()
@@ -232,20 +225,20 @@ class SqliteStore:
         self._checkpointer: threading.Thread | None = None
         self._closing = threading.Event()
         self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vcall-store-read")
-        self._read_conn: sqlite3.Connection | None = None
+        self._read_conn: apsw.Connection | None = None
 
     async def open(self) -> None:
         """Create the file and schema, then start the flush task and the checkpoint thread."""
         try:
             _create_private(self.path)
             conn = _connect(self.path, self.durability)
-            conn.executescript(_SCHEMA)
+            conn.execute(_SCHEMA)
             _migrate(conn)
             # The loop never waits inside SQLite: no checkpoints in its commits (the thread
             # does them) and no sleeping busy handler (the flush task retries instead).
             conn.execute("PRAGMA wal_autocheckpoint=0")
             conn.execute("PRAGMA busy_timeout=0")
-        except (sqlite3.Error, OSError) as exc:
+        except (apsw.Error, OSError) as exc:
             raise StoreError(f"cannot open event store {self.path}: {exc}") from exc
         self._conn = conn
         # Kept: on Python 3.11, asyncio.get_running_loop() is a getpid() system call.
@@ -279,7 +272,7 @@ class SqliteStore:
 
     # -- writes ---------------------------------------------------------------------------
 
-    async def _flush_loop(self, conn: sqlite3.Connection) -> None:
+    async def _flush_loop(self, conn: apsw.Connection) -> None:
         """Commit what was queued since the last commit, as one transaction, until closed."""
         while True:
             await self._wake.wait()
@@ -303,15 +296,16 @@ class SqliteStore:
             if len(self._events) + len(self._rejects) == queued or time.monotonic() > deadline:
                 return
 
-    async def _commit(self, conn: sqlite3.Connection, events: _Queue, rejects: _Queue) -> None:
+    async def _commit(self, conn: apsw.Connection, events: _Queue, rejects: _Queue) -> None:
         """Write both queues in one transaction, commit once, then settle each caller's future."""
         try:
             await self._begin(conn)
             now = utc_now()
             event_ids = _insert_events(conn, now, [event for event, _fut in events])
-            reject_ids = [
-                conn.execute(_INSERT_REJECTED, (now, *row)).lastrowid for row, _fut in rejects
-            ]
+            reject_ids = []
+            for row, _fut in rejects:
+                conn.execute(_INSERT_REJECTED, (now, *row))
+                reject_ids.append(conn.last_insert_rowid())
             if self.durability == "full":
                 await asyncio.to_thread(conn.execute, "COMMIT")  # an fsync: not on the loop
             else:
@@ -340,15 +334,15 @@ class SqliteStore:
                 fut.set_result(new_id)
 
     @staticmethod
-    async def _begin(conn: sqlite3.Connection) -> None:
+    async def _begin(conn: apsw.Connection) -> None:
         """Take the write lock, waiting on the loop (not in SQLite) while another holds it."""
         deadline = time.monotonic() + BUSY_TIMEOUT
         while True:
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 return
-            except sqlite3.OperationalError as exc:
-                if not _is_busy(exc) or time.monotonic() > deadline:
+            except apsw.BusyError:
+                if time.monotonic() > deadline:
                     raise
             await asyncio.sleep(BUSY_RETRY)
 
@@ -358,7 +352,7 @@ class SqliteStore:
             # PASSIVE copies what it can without waiting for, or blocking, the writes; when the
             # WAL has grown large all the same, RESTART lets it start over. A failure (busy,
             # disk) is retried next time; the writes' own commits report real trouble.
-            with contextlib.suppress(sqlite3.Error):
+            with contextlib.suppress(apsw.Error):
                 _busy, frames, _copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
                 if frames >= RESTART_PAGES:
                     conn.execute("PRAGMA wal_checkpoint(RESTART)")
@@ -399,7 +393,7 @@ class SqliteStore:
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(self._reader, run)
-        except sqlite3.Error as exc:
+        except apsw.Error as exc:
             raise StoreError(f"cannot read event store {self.path}: {exc}") from exc
 
     async def events(
