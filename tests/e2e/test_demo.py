@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 import subprocess
 import sys
 
+import apsw
 import pytest
 
 pytestmark = pytest.mark.e2e
@@ -30,8 +30,11 @@ def test_demo_shows_a_whole_call_and_ends(isolated, seed_json):
     assert re.search(r"outcome\s+answered", out)
 
     # Every event was committed, and the server no longer advertises itself.
-    db = sqlite3.connect(isolated / ".vcall" / "events.db")
-    bodies = [json.loads(raw) for (raw,) in db.execute("SELECT raw FROM events ORDER BY id")]
-    assert [b["status"] for b in bodies] == [e["status"] for e in seed_json["events"]]
-    assert db.execute("SELECT count(*) FROM rejected").fetchone()[0] == 0  # all signed
+    db = apsw.Connection(str(isolated / ".vcall" / "events.db"))
+    try:
+        bodies = [json.loads(raw) for (raw,) in db.execute("SELECT raw FROM events ORDER BY id")]
+        assert [b["status"] for b in bodies] == [e["status"] for e in seed_json["events"]]
+        assert db.execute("SELECT count(*) FROM rejected").fetchone()[0] == 0  # all signed
+    finally:
+        db.close()
     assert not (isolated / ".vcall" / "serve.json").exists()

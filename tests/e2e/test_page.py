@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
 
+import apsw
 import pytest
 from aiohttp import web
 from playwright.async_api import expect
@@ -43,7 +43,9 @@ async def finished(call: Any) -> dict[str, Any]:
 
 
 def stored(site: Any, conversation: str) -> list[dict[str, Any]]:
-    db = sqlite3.connect(site.paths.events_db)
+    # apsw, as the store uses: two SQLite libraries on one file in one process can break each
+    # other's locks (closing a file drops every POSIX lock the process holds on it).
+    db = apsw.Connection(str(site.paths.events_db))
     try:
         rows = db.execute(
             "SELECT raw FROM events WHERE conversation_uuid = ? ORDER BY id", (conversation,)

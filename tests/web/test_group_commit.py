@@ -4,9 +4,9 @@ learns its own event's id (or that it was a repeat delivery)."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from pathlib import Path
 
+import apsw
 import pytest
 from recorded_call import RecordedCall
 
@@ -47,11 +47,14 @@ async def test_ids_follow_rows_written_by_another_connection(
     await store.open()
     try:
         one = await store.append(parse_event(first))
-        with sqlite3.connect(path) as other:  # e.g. a second vcall serve on the same file
+        other = apsw.Connection(str(path))  # e.g. a second vcall serve on the same file
+        try:
             other.execute(
                 "INSERT INTO events (received_at, uuid, status, dedupe_key, raw) "
                 "VALUES ('t', 'x', 'y', 'other|x|y', x'7b7d')"
             )
+        finally:
+            other.close()
         two, three = await asyncio.gather(
             store.append(parse_event(second)), store.append(parse_event(third))
         )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
+
+import apsw
 
 from vcall.events import parse_event
 from vcall.store import open_store
@@ -16,8 +17,9 @@ V0_SCHEMA = Path(__file__).with_name("store_v0.sql")
 
 def write_v0_store(path: Path) -> None:
     """Events 1 and 3 stored; id 2 used up by an ignored repeat, as AUTOINCREMENT does."""
-    with sqlite3.connect(path) as conn:
-        conn.executescript(V0_SCHEMA.read_text())
+    conn = apsw.Connection(str(path))
+    try:
+        conn.execute(V0_SCHEMA.read_text())
         insert = (
             "INSERT OR IGNORE INTO events (id, received_at, conversation_uuid, uuid, status, "
             "timestamp, dedupe_key, raw) VALUES (?, 't', 'CON-1', ?, ?, ?, ?, ?)"
@@ -25,6 +27,8 @@ def write_v0_store(path: Path) -> None:
         key = "u1|answered|2021-03-29T21:20:06.182Z"
         conn.execute(insert, (1, "u1", "answered", "2021-03-29T21:20:06.182Z", key, BODY))
         conn.execute(insert, (3, "u0", "started", "2021-03-29T21:20:00.000Z", "u0|s|x", b"{}"))
+    finally:
+        conn.close()
 
 
 async def test_old_store_is_upgraded_in_place(tmp_path: Path) -> None:
@@ -40,7 +44,8 @@ async def test_old_store_is_upgraded_in_place(tmp_path: Path) -> None:
         assert [e.id for e in await store.events(conversation="CON-1")] == [1, 3]
     finally:
         await store.close()
-    with sqlite3.connect(path) as conn:
+    conn = apsw.Connection(str(path))
+    try:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
         (table_sql,) = conn.execute(
             "SELECT sql FROM sqlite_master WHERE name = 'events'"
@@ -49,3 +54,5 @@ async def test_old_store_is_upgraded_in_place(tmp_path: Path) -> None:
         names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
         assert "events_conversation" in names and "events_v1" not in names
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    finally:
+        conn.close()
