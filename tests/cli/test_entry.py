@@ -67,3 +67,40 @@ def test_command_annotations_are_objects_not_strings(name: str) -> None:
         assert not strings, (
             f"{name}: {strings} are strings: drop `from __future__ import annotations`"
         )
+
+
+def test_token_through_the_console_script_is_whole_and_verifies(tmp_path: Path) -> None:
+    """``vcall token`` ends without the interpreter's clean-up: what it printed into a pipe
+    must still all arrive, and a refusal still be one line with its exit code."""
+    import jwt
+
+    from vcall.tokens import new_key_pair
+
+    private, public = new_key_pair()
+    key = tmp_path / "private.key"
+    key.write_text(private)
+    app_id = "11111111-2222-3333-4444-555555555555"
+    result = vcall("token", "Alice", "--application-id", app_id, "--private-key", str(key))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    (line,) = result.stdout.splitlines()
+    assert jwt.decode(line, public, algorithms=["RS256"])["application_id"] == app_id
+
+    refused = vcall("token", "--application-id", app_id, "--private-key", str(tmp_path / "none"))
+    assert refused.returncode == 2
+    assert refused.stdout == "" and refused.stderr.startswith("Error: private key file")
+
+
+def test_output_into_a_closed_pipe_is_exit_1_without_a_traceback(tmp_path: Path) -> None:
+    import os
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # nobody will read: the first write fails with EPIPE
+    try:
+        result = subprocess.run(
+            [VCALL, "--help"], stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=60
+        )
+    finally:
+        os.close(write_end)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr

@@ -14,6 +14,7 @@ its imports.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from collections.abc import Iterable
 
@@ -69,10 +70,42 @@ def __getattr__(name: str) -> typer.Typer:
     return app
 
 
+#: Commands that leave nothing behind to close or flush but their own output: they end without
+#: the interpreter's clean-up (see :func:`main`).
+QUICK = frozenset({"token"})
+
+
 def main() -> None:
     """Console-script entry point."""
     from vcall._logging import configure
 
     configure()  # before any command runs: no secret may reach a log line
     asked = sys.argv[1] if len(sys.argv) > 1 else ""
-    (build([asked]) if asked in COMMANDS else build())()
+    cli = build([asked]) if asked in COMMANDS else build()
+    if asked in COMMANDS and asked not in QUICK:
+        cli()
+        return
+    try:
+        cli()
+    except SystemExit as done:
+        code = done.code
+    else:
+        code = 0
+    _exit_now(code)
+
+
+def _exit_now(code: int | str | None) -> None:
+    """End the process with ``code`` once stdout and stderr are flushed, skipping the
+    interpreter's clean-up, as mypy does after a check: freeing every module's objects costs
+    ``vcall token`` and ``vcall --help`` 20 ms, an eighth of their run, and frees nothing the
+    system would not. Only for runs that hold no file, thread or connection open (:data:`QUICK`,
+    and the help and usage screens)."""
+    if isinstance(code, str):  # SystemExit("message") prints the message and exits 1
+        print(code, file=sys.stderr)
+        code = 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except OSError:  # a closed pipe (``vcall token | true``): the output is moot
+            code = code or 1
+    os._exit(code or 0)
