@@ -9,12 +9,14 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
@@ -72,12 +74,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_ready(url: str, proc: subprocess.Popen[bytes], deadline_s: float = 60) -> None:
-    """Poll ``url`` until it answers (deadline: a loaded machine starts servers slowly)."""
+def wait_ready(
+    url: str, proc: subprocess.Popen[bytes], deadline_s: float = 60, stderr: IO[bytes] | None = None
+) -> None:
+    """Poll ``url`` until it answers (deadline: a loaded machine starts servers slowly); if the
+    server exits first, say why with the end of its ``stderr`` (a file it wrote to)."""
     deadline = time.monotonic() + deadline_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args} exited early with {proc.returncode}")
+            said = ""
+            if stderr is not None:
+                stderr.seek(0)
+                said = ": " + stderr.read().decode(errors="replace").strip()[-2000:]
+            raise RuntimeError(f"{proc.args} exited early with {proc.returncode}{said}")
         try:
             urllib.request.urlopen(url, timeout=1).read()
             return
@@ -95,23 +104,25 @@ def server(
     deadline_s: float = 60,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Run a server subprocess while the context is open (stopped with SIGTERM)."""
-    proc = subprocess.Popen(
-        cmd,
-        env={**os.environ, **(env or {})},
-        cwd=cwd,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_ready(ready_url, proc, deadline_s)
-        yield proc
-    finally:
-        proc.terminate()
+    # Its stderr goes to a file, read only if it fails to start (quiet servers write little).
+    with tempfile.TemporaryFile() as stderr:
+        proc = subprocess.Popen(
+            cmd,
+            env={**os.environ, **(env or {})},
+            cwd=cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
         try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            wait_ready(ready_url, proc, deadline_s, stderr)
+            yield proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 def vcall_serve(port: int, store: Path, *flags: str) -> list[str]:
