@@ -37,6 +37,31 @@ async def test_one_batch_with_repeats_gives_each_new_event_its_own_id(
         await store.close()
 
 
+async def test_a_batch_bigger_than_one_insert_keeps_every_id_in_order(tmp_path: Path) -> None:
+    """One batch of more events than one INSERT carries (sqlite.MAX_BATCH): several
+    statements in one commit, ids still in arrival order, a repeat across them still found."""
+    store = open_store(tmp_path / "events.db")
+    await store.open()
+    try:
+        count = 2 * sqlite.MAX_BATCH + 5
+        bodies = [
+            b'{"uuid": "u%d", "status": "started", "timestamp": "t%d"}' % (n, n)
+            for n in range(count)
+        ]
+        repeat_at = sqlite.MAX_BATCH + 3  # in the second INSERT, of an event in the first
+        bodies.insert(repeat_at, bodies[2])
+        # Queued in one go, before the flush task runs: one batch.
+        results = await asyncio.gather(*(store.append(parse_event(b)) for b in bodies))
+        assert results[repeat_at] is None
+        new = [r for r in results if r is not None]
+        assert [r.raw for r in new] == [b for i, b in enumerate(bodies) if i != repeat_at]
+        assert [r.id for r in new] == list(range(new[0].id, new[0].id + count))
+        stored = await store.events(limit=count + 1)
+        assert {e.id: e.raw for e in stored} == {r.id: r.raw for r in new}
+    finally:
+        await store.close()
+
+
 async def test_ids_follow_rows_written_by_another_connection(
     tmp_path: Path, seed: RecordedCall
 ) -> None:
