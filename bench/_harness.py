@@ -20,8 +20,8 @@ from typing import IO
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
-ANCHORS = ROOT.parent / "shared" / "anchors"
-#: Scratch space (gitignored): the anchors' copy with node_modules, stores, keys.
+ANCHORS = BENCH / "anchors"
+#: Scratch space (gitignored): stores, keys, results of a run.
 WORK = BENCH / ".work"
 RESULTS = BENCH / "results"
 VENV_BIN = ROOT / ".venv" / "bin"
@@ -39,14 +39,14 @@ def ensure_debian(*tools: str) -> None:
 
 
 def anchors_workdir() -> Path:
-    """A writable copy of shared/anchors with its node_modules installed (npm ci, once)."""
+    """bench/anchors with its node_modules installed (``npm ci`` from the lockfile, once)."""
     if shutil.which("node") is None or shutil.which("npm") is None:
         sys.exit("node and npm are needed for the anchors (Express, the Vonage CLI)")
-    work = WORK / "anchors"
-    if not (work / "node_modules" / ".bin" / "vonage").exists():
-        shutil.copytree(ANCHORS, work, dirs_exist_ok=True)
-        subprocess.run(["npm", "ci", "--silent", "--no-audit", "--no-fund"], cwd=work, check=True)
-    return work
+    if not (ANCHORS / "node_modules" / ".bin" / "vonage").exists():
+        subprocess.run(
+            ["npm", "ci", "--silent", "--no-audit", "--no-fund"], cwd=ANCHORS, check=True
+        )
+    return ANCHORS
 
 
 #: The seed's answered event, with the uuid and timestamp varied per request.

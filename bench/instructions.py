@@ -108,7 +108,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="instructions-", dir=h.WORK) as scratch:
         work = Path(scratch)
         floor_port, vcall_port = h.free_port(), h.free_port()
-        floor = [h.PYTHON, str(h.ANCHORS / "load" / "aiohttp_floor.py")]
+        floor = [h.PYTHON, str(h.ANCHORS / "aiohttp_floor.py")]
         vcall = h.vcall_serve(vcall_port, work / "vcall" / "events.db")
         runs = {
             "floor": measure(floor, {"PORT": str(floor_port)}, floor_port, n, work / "floor.cg"),

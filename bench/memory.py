@@ -5,7 +5,7 @@ Run from the repository root:
     .venv/bin/python bench/memory.py              # 1,000,000 events
     .venv/bin/python bench/memory.py --events 100000
 
-The events go in over HTTP, through wrk (bench/event_unique.lua, every one distinct), into a
+The events go in over HTTP, through wrk (bench/anchors/wrk/event_unique.lua, every one distinct), into a
 ``vcall serve`` at its default durability. RSS is read from /proc (VmRSS now, VmHWM the peak).
 Then ``vcall tail-events --json --last N`` is started against that server and timed until its
 N lines are out: the start-up a user sees on a store that size.

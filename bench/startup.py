@@ -8,7 +8,7 @@ hyperfine (Debian's, installed if missing) runs each command with no shell, afte
 so the file cache is warm for all of them, in rounds with who goes first rotating (as
 webhooks.py does: this machine's speed drifts within seconds). Both token commands sign the same claims (the
 tutorial's ACL) with the same fresh RSA-2048 key. The Vonage CLI 1.2.4 comes from the npm
-lockfile in shared/anchors (``npm ci`` in bench/.work/anchors, once).
+lockfile in bench/anchors (``npm ci`` there, once).
 """
 
 from __future__ import annotations

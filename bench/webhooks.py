@@ -15,10 +15,10 @@ one core for wrk, one for the server.
 
 vcall serve runs as ``--live --no-verify --quiet``: the plain webhook path, no signature check
 (the sandbox default checks one), no line per webhook. It is measured at the default durability
-(``normal``) and at ``--durability full``. Event bodies vary per request (bench/event_unique.lua)
+(``normal``) and at ``--durability full``. Event bodies vary per request (bench/anchors/wrk/event_unique.lua)
 so dedupe never flatters vcall. Data check after every vcall event run: each event id wrk got a
 2xx for is looked up in the store, and the only stored events wrk did not see acknowledged must
-be the ones in flight when wrk stopped (sent − answered, as counted by bench/count.lua).
+be the ones in flight when wrk stopped (sent − answered, as counted by bench/anchors/wrk/count.lua).
 """
 
 from __future__ import annotations
@@ -42,8 +42,8 @@ import _harness as h
 ANSWER_PATH = (
     "/voice/answer?from=441234567890&to=442038297050&uuid=0779a56d002f1c7f47f82ef5fe84ab79"
 )
-LUA_COUNT = h.BENCH / "count.lua"
-LUA_EVENT = h.BENCH / "event_unique.lua"
+LUA_COUNT = h.ANCHORS / "wrk" / "count.lua"
+LUA_EVENT = h.ANCHORS / "wrk" / "event_unique.lua"
 ROUTES = {"answer GET": (ANSWER_PATH, None), "event POST": ("/voice/event", LUA_EVENT)}
 _run_ids = itertools.count(1)
 
@@ -73,13 +73,13 @@ def servers(scratch: Path, anchors: Path) -> list[Server]:
     env = {"QUIET": "1", "PORT": str(port)}
     out.append(Server("express", ["node", "express_server.js"], env, anchors, port=port))
     port = h.free_port()
-    floor = [h.PYTHON, str(h.ANCHORS / "load" / "aiohttp_floor.py")]
+    floor = [h.PYTHON, str(h.ANCHORS / "aiohttp_floor.py")]
     out.append(Server("floor", floor, {"PORT": str(port)}, port=port))
     return out
 
 
 def wrk(url: str, connections: int, seconds: float, script: Path | None, ids: Path) -> dict:
-    """One wrk run: requests/s, p50/p99 ms, and the counts from bench/count.lua."""
+    """One wrk run: requests/s, p50/p99 ms, and the counts from bench/anchors/wrk/count.lua."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
         lua.write(LUA_COUNT.read_text() + (script.read_text() if script else ""))
     env = {**os.environ, "BENCH_IDS": str(ids), "BENCH_RUN": str(next(_run_ids))}

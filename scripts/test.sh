@@ -27,7 +27,7 @@ if [ -f client/package-lock.json ] && [ ! -d client/node_modules/@vonage/client-
 fi
 
 echo "== ruff"
-.venv/bin/ruff check vcall tests
+.venv/bin/ruff check vcall tests bench
 echo "== pytest"
 set +e
 .venv/bin/python -m pytest "$@"

@@ -12,9 +12,7 @@ import pytest
 from recorded_call import RecordedCall
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-SEED_PATH = SHARED / "fixtures" / "seed_call.json"
-NCCO_SCHEMA_PATH = SHARED / "specs" / "ncco-schema.json"
+SEED_PATH = ROOT / "tests" / "fixtures" / "seed_call.json"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -52,7 +50,7 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture(scope="session")
 def seed_json() -> dict[str, Any]:
-    """The seed call exactly as shared/fixtures holds it."""
+    """The seed call: one real phone-to-app call as the platform delivered it, verbatim."""
     return json.loads(SEED_PATH.read_text())
 
 
@@ -63,7 +61,10 @@ def seed(seed_json: dict[str, Any]) -> RecordedCall:
 
 @pytest.fixture(scope="session")
 def ncco_schema() -> dict[str, Any]:
-    return json.loads(NCCO_SCHEMA_PATH.read_text())
+    """Vonage's NCCO JSON Schema, as the package ships it."""
+    from importlib import resources
+
+    return json.loads(resources.files("vcall").joinpath("data/specs/ncco-schema.json").read_text())
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,5 @@
 """A recorded call (an answer request and its events, as the platform delivered them), in the
-format of the seed call fixture (``shared/fixtures/seed_call.json``), and how to send it."""
+format of the seed call fixture (``tests/fixtures/seed_call.json``), and how to send it."""
 
 from __future__ import annotations
 

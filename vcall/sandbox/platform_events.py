@@ -1,7 +1,7 @@
 """Event bodies as the Voice API sends them, field for field like the seed call.
 
 Each builder returns a dict whose keys, key order and value types match the seed fixture
-(``shared/fixtures/seed_call.json``) for that status and direction: the simulated platform must
+(``tests/fixtures/seed_call.json``) for that status and direction: the simulated platform must
 be indistinguishable from the real one to the code that receives its webhooks.
 """
 

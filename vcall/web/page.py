@@ -22,8 +22,9 @@ from vcall.web.access import guarded
 if TYPE_CHECKING:
     from vcall.config import Paths
 
-#: The page's files, next to the package in a checkout (``client/``).
-CLIENT_DIR = Path(__file__).resolve().parents[2] / "client"
+#: The page's files: ``vcall/client`` (a link to the top-level ``client/`` in a checkout, the
+#: files themselves in an installed wheel).
+CLIENT_DIR = Path(__file__).resolve().parents[1] / "client"
 SDK_BUNDLE = Path("node_modules/@vonage/client-sdk/dist/vonageClientSDK.min.js")
 #: URL path → file in the client folder; nothing else is served from it.
 FILES = {
@@ -55,7 +56,7 @@ async def client_file(request: web.Request) -> web.FileResponse:
     """One of the page's own files."""
     path = request.app[PAGE].client_dir / FILES[request.path]
     if not path.is_file():
-        raise web.HTTPNotFound(reason=f"{path} is missing: is this a vcall checkout?")
+        raise web.HTTPNotFound(reason=f"{path} is missing: reinstall vcall")
     return web.FileResponse(path, headers=_NO_CACHE)
 
 

@@ -1,4 +1,4 @@
--- POST the seed's 'answered' inbound event (shared/anchors/load/event.lua) to /voice/event with a
+-- POST the seed's 'answered' inbound event (tests/fixtures/seed_call.json) to /voice/event with a
 -- fresh uuid and timestamp per request, so vcall's dedupe (timestamp + uuid + status) never
 -- flatters the figures. The uuid starts with 64 random bits, as Vonage's are random (a store's
 -- index pays for that); run, thread and counter make it unique. Timestamps grow, as Vonage's do.
