@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 # compat: the editable install is a path in a .pth file, not setuptools' import hook, which
-# costs every vcall command ~15 ms of start-up (bench/startup.py measures this install).
+# slows every vcall command's start-up (bench/startup.py measures this install).
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]' \
   --config-settings editable_mode=compat
 

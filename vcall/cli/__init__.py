@@ -2,13 +2,12 @@
 
 A run imports and builds only the command on its command line (``vcall --help`` and anything
 unknown get them all): typer inspects the signature of every command it is given, each time it
-builds the app, and the command modules import what they need; together a sixth of
-``vcall token``'s start-up.
+builds the app, and the command modules import what they need: both weigh on ``vcall token``'s
+start-up (bench/startup.py).
 
 The command modules do without ``from __future__ import annotations``: typer reads their
 annotations on every run, and as strings each one would be compiled and evaluated twice
-(``inspect.signature`` and ``get_type_hints``): 12 of the 28 ms ``vcall --help`` took after
-its imports.
+(``inspect.signature`` and ``get_type_hints``).
 """
 
 from __future__ import annotations
@@ -96,9 +95,9 @@ def main() -> None:
 
 def _exit_now(code: int) -> None:
     """End the process with ``code`` once stdout and stderr are flushed, skipping the
-    interpreter's clean-up, as mypy does after a check: freeing every module's objects costs
-    ``vcall token`` and ``vcall --help`` 20 ms, an eighth of their run, and frees nothing the
-    system would not. Only for runs that hold no file, thread or connection open (:data:`QUICK`,
+    interpreter's clean-up, as mypy does after a check: freeing every module's objects is a
+    visible share of ``vcall token``'s and ``vcall --help``'s run (bench/startup.py) and frees
+    nothing the system would not. Only for runs that hold no file, thread or connection open (:data:`QUICK`,
     and the help and usage screens)."""
     for stream in (sys.stdout, sys.stderr):
         try:

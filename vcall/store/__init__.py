@@ -30,7 +30,7 @@ DURABILITY = {
     "an OS crash or power cut may lose the last events acknowledged",
     "full": "also an OS crash or power cut (each batch is fsynced before its 2xx)",
 }
-#: Crash-safe without paying an fsync (about 1 ms here) per commit.
+#: Crash-safe without paying an fsync per commit.
 DEFAULT_DURABILITY = "normal"
 
 

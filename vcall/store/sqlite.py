@@ -25,9 +25,9 @@ batch) while the disk syncs, and group commit shares the fsync between concurren
 Checkpoints (copying the WAL into the database file, with an fsync) never run on the loop: a
 thread of their own does them.
 
-The driver is apsw, which bundles a current SQLite: an event cost 17,000 fewer instructions
-(6% of its whole webhook) than through the standard library's sqlite3 module on the system's
-SQLite 3.40. The file is an ordinary SQLite database: any SQLite tool reads it.
+The driver is apsw, which bundles a current SQLite: an event costs fewer instructions than
+through the standard library's sqlite3 module on the system's older SQLite (bench/README.md).
+The file is an ordinary SQLite database: any SQLite tool reads it.
 """
 
 from __future__ import annotations

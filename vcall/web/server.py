@@ -119,9 +119,9 @@ async def serve_forever(
 
     Once listening it freezes what start-up made (modules, the SDK's models, the app): those
     objects live as long as the process, and the collector's full collections stop walking
-    them again. Under 128 concurrent webhooks, requests in flight outlive young collections
-    often enough to set off a full one about every second: each paused the loop for about
-    42 ms, and the events' p99 was 53 ms. Frozen, one takes about 1 ms (p99 18 ms).
+    them again. Under many concurrent webhooks, requests in flight outlive young collections
+    often enough to set off full ones, and each walked everything start-up made while the loop
+    waited: the events' p99 showed it (bench/webhooks.py at 128 connections).
     """
     async with running(app, host, port, ssl_context=ssl_context) as url:
         gc.freeze()
