@@ -70,7 +70,7 @@ def run(runs: int, rounds: int) -> list[dict[str, dict[str, Any]]]:
     """``rounds`` hyperfine runs of ``runs / rounds`` runs per command, who goes first rotating
     (this machine drifts within seconds: one command after the other, a slow minute would fall
     on one of them). The key and the working folder are scratch (no .env, no state file)."""
-    from vcall.tokens import new_key_pair
+    from vcall.keygen import new_key_pair
 
     anchors = h.anchors_workdir()
     h.WORK.mkdir(parents=True, exist_ok=True)

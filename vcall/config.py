@@ -13,6 +13,7 @@ from typing import Any
 
 from vcall import state as state_file
 from vcall._logging import protect
+from vcall.paths import Paths
 
 #: Setting name → environment variable.
 ENV_VARS: dict[str, str] = {
@@ -22,39 +23,6 @@ ENV_VARS: dict[str, str] = {
     "private_key": "VONAGE_PRIVATE_KEY",
     "signature_secret": "VONAGE_SIGNATURE_SECRET",
 }
-
-
-@dataclass(frozen=True)
-class Paths:
-    """Where vcall keeps its files (``.vcall/`` in the working folder unless ``VCALL_HOME``)."""
-
-    home: Path
-
-    @classmethod
-    def default(cls) -> Paths:
-        """The folder named by ``VCALL_HOME``, else ``./.vcall``."""
-        return cls(Path(os.environ.get("VCALL_HOME", ".vcall")))
-
-    @property
-    def state(self) -> Path:
-        return self.home / "state.json"
-
-    @property
-    def private_key(self) -> Path:
-        return self.home / "private.key"
-
-    @property
-    def events_db(self) -> Path:
-        return self.home / "events.db"
-
-    @property
-    def sandbox(self) -> Path:
-        return self.home / "sandbox"
-
-    @property
-    def runtime(self) -> Path:
-        """Written by a running ``vcall serve`` (URL and page key), removed on exit."""
-        return self.home / "serve.json"
 
 
 @dataclass(frozen=True)

@@ -423,8 +423,8 @@ def connect(mode: Mode, settings: Settings) -> Iterator[Gateway]:
     if mode == "live":
         yield Gateway("live", live_credentials(settings))
         return
-    from vcall.sandbox.server import in_background
-    from vcall.sandbox.state import SandboxState
+    from vcall.sandbox.account import SandboxState
+    from vcall.sandbox.rest.server import in_background
 
     sandbox = SandboxState.open(settings.paths)
     with in_background(sandbox) as endpoint, _trusting(endpoint.ca_cert):

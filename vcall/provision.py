@@ -17,8 +17,10 @@ from typing import Any
 from vcall import state as state_file
 from vcall._errors import ConfigError, NotFound
 from vcall._files import write_private
-from vcall.config import Paths, Settings, load_settings
+from vcall.config import Settings, load_settings
 from vcall.gateway import Gateway, Mode, Webhooks, connect
+from vcall.keygen import new_key_pair
+from vcall.paths import Paths
 
 DEFAULT_NAME = "vcall"
 #: Where ``vcall serve`` listens by default: the sandbox's default public URL.
@@ -203,7 +205,7 @@ class Provisioner:
                     "--force to give it a new key (whoever holds the old one loses it)"
                 )
             # Our copy of the key is missing or not this application's: give it a new one.
-            key, new_public = tokens.new_key_pair()
+            key, new_public = new_key_pair()
         if key != on_disk:
             self._write_key(key)  # .vcall/private.key is always the key that works
         if new_public is None and Webhooks.of(app) == hooks and app["name"] == name:
@@ -362,13 +364,13 @@ def resolve_public_url(flag: str | None, mode: Mode, paths: Paths) -> str:
     mode), else (sandbox) the running ``vcall serve`` or :data:`DEFAULT_LOCAL_URL`."""
     from urllib.parse import urlsplit
 
-    from vcall import runtime
+    from vcall.remote import discovery
 
     saved = state_file.load(paths)
     url = flag or (saved.get("public_url") if saved.get("mode") == mode else None)
     if url is None and mode == "sandbox":
         try:
-            url = runtime.find(paths).url
+            url = discovery.find(paths).url
         except ConfigError:
             url = DEFAULT_LOCAL_URL
     if url is None:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from vcall._files import read_json_object, write_private
-
-if TYPE_CHECKING:
-    from vcall.config import Paths
+from vcall.paths import Paths
 
 
 def load(paths: Paths) -> dict[str, Any]:

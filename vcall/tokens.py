@@ -140,20 +140,6 @@ def public_key_pem(private_pem: str) -> str:
     )
 
 
-def new_key_pair() -> tuple[str, str]:
-    """A fresh RSA-2048 key pair: (PKCS#8 private PEM, SubjectPublicKeyInfo public PEM)."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-    return private, public_key_pem(private)
-
-
 def mint(
     application_id: str,
     private_key: str | PrivateKeyTypes,

@@ -74,7 +74,7 @@ def test_token_through_the_console_script_is_whole_and_verifies(tmp_path: Path) 
     must still all arrive, and a refusal still be one line with its exit code."""
     import jwt
 
-    from vcall.tokens import new_key_pair
+    from vcall.keygen import new_key_pair
 
     private, public = new_key_pair()
     key = tmp_path / "private.key"

@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from vcall import runtime
-from vcall.config import Paths
+from vcall.paths import Paths
+from vcall.remote import discovery
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
@@ -32,7 +32,7 @@ def test_a_stop_signal_ends_serve_with_exit_0_and_withdraws_it(isolated, sig):
                 assert proc.poll() is None, proc.stderr.read()
                 assert time.monotonic() < deadline, "vcall serve did not start in time"
                 time.sleep(0.05)  # polling under a deadline
-            assert runtime.find(paths).pid == proc.pid
+            assert discovery.find(paths).pid == proc.pid
             proc.send_signal(sig)
             _out, err = proc.communicate(timeout=20)
         finally:

@@ -10,11 +10,11 @@ import pytest
 import requests
 from typer.testing import CliRunner
 
+from vcall import keygen, tokens
 from vcall import state as state_file
-from vcall import tokens
-from vcall.config import Paths
-from vcall.sandbox.server import in_background
-from vcall.sandbox.state import DEFAULT_NUMBER, SandboxState
+from vcall.paths import Paths
+from vcall.sandbox.account import DEFAULT_NUMBER, SandboxState
+from vcall.sandbox.rest.server import in_background
 
 runner = CliRunner()
 
@@ -176,7 +176,7 @@ def test_the_users_api_accepts_vcall_token_and_refuses_another_key(sandbox):
     setup_json()
     token = vcall("token", "Alice").stdout.strip()
     forged = tokens.mint(
-        state_file.load(Paths.default())["application_id"], tokens.new_key_pair()[0], "Alice"
+        state_file.load(Paths.default())["application_id"], keygen.new_key_pair()[0], "Alice"
     )
     with in_background(sandbox) as endpoint:
         url = f"{endpoint.url}/v1/users"

@@ -15,8 +15,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from vcall.cli import app
-from vcall.config import Paths
-from vcall.sandbox.state import DEFAULT_NUMBER, SandboxState
+from vcall.paths import Paths
+from vcall.sandbox.account import DEFAULT_NUMBER, SandboxState
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

@@ -18,10 +18,10 @@ import pytest
 import pytest_asyncio
 from aiohttp import web
 
-from vcall import runtime
-from vcall.config import Paths
+from vcall.paths import Paths
+from vcall.remote import discovery
+from vcall.serving import running
 from vcall.web.app import ServeOptions, create_app
-from vcall.web.server import running
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -70,7 +70,7 @@ async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
     """vcall serve in sandbox mode, set up with `vcall setup`'s service to point at it, and
     announced like `vcall serve` does (so `vcall call` finds it)."""
     from vcall.provision import run_setup
-    from vcall.sandbox.state import SandboxState
+    from vcall.sandbox.account import SandboxState
 
     home = tmp_path_factory.mktemp("e2e") / ".vcall"
     paths = Paths(home)
@@ -90,7 +90,7 @@ async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
             for name in ("VONAGE_API_KEY", "VONAGE_API_SECRET", "VONAGE_APPLICATION_ID"):
                 env.delenv(name, raising=False)
             await asyncio.to_thread(run_setup, mode="sandbox", public_url=url)
-        runtime.announce(paths, url, options.page_key)
+        discovery.announce(paths, url, options.page_key)
         yield Site(app, url, options.page_key, paths, TOKEN_TTL)
 
 

@@ -14,11 +14,11 @@ import pytest
 from aiohttp import web
 from playwright.async_api import expect
 
-from vcall.sandbox.platform_api import PLATFORM
-from vcall.sandbox.platform_request import CallRequest
+from vcall.sandbox.voice.request import CallRequest
+from vcall.sandbox.voice.routes import PLATFORM
+from vcall.serving import running
 from vcall.web.app import ServeOptions, create_app
 from vcall.web.page import CLIENT_DIR, SDK_BUNDLE
-from vcall.web.server import running
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"

@@ -11,8 +11,8 @@ import pytest
 
 from vcall import state as state_file
 from vcall._files import write_private
-from vcall.config import Paths
-from vcall.sandbox.state import DEFAULT_NUMBER, SandboxState
+from vcall.paths import Paths
+from vcall.sandbox.account import DEFAULT_NUMBER, SandboxState
 from vcall.tokens import public_key_pem
 from vcall.web.app import ServeOptions, create_app
 

@@ -11,10 +11,10 @@ from dataclasses import replace
 import pytest
 from typer.testing import CliRunner
 
-from vcall import runtime
 from vcall.cli import app
+from vcall.remote import discovery
+from vcall.serving import running
 from vcall.web.app import ServeOptions, create_app
-from vcall.web.server import running
 
 runner = CliRunner()
 FAST = ["--talk-for", "0", "--answer-after", "0", "--hold", "0.05"]
@@ -52,7 +52,7 @@ def serve_in_thread(options: ServeOptions, on_ready) -> Iterator[str]:
 @pytest.fixture
 def local_serve(sandbox, sandbox_options) -> Iterator[str]:
     def ready(url: str) -> None:
-        runtime.announce(sandbox.paths, url, sandbox_options.page_key)
+        discovery.announce(sandbox.paths, url, sandbox_options.page_key)
         sandbox.provision(url)
 
     yield from serve_in_thread(sandbox_options, ready)
@@ -110,7 +110,7 @@ def test_call_to_a_live_server_is_refused(sandbox, sandbox_options):
     live = replace(sandbox_options, sandbox=False)
 
     def ready(url: str) -> None:
-        runtime.announce(sandbox.paths, url, live.page_key)
+        discovery.announce(sandbox.paths, url, live.page_key)
 
     for _ in serve_in_thread(live, ready):
         result = runner.invoke(app, ["call"])

@@ -10,9 +10,9 @@ import aiohttp
 import pytest
 from sandbox_calls import call_events
 
-from vcall.sandbox.platform_api import PLATFORM
+from vcall.sandbox.voice.routes import PLATFORM
+from vcall.serving import running
 from vcall.web.app import create_app
-from vcall.web.server import running
 
 #: The user answers at once and would hold the line for a minute; the caller hangs up first.
 ON_THE_LINE = {"outcome": "answered", "talk_for": 0.01, "answer_after": 0.01, "hold": 60}

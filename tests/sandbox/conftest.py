@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from vcall.config import Paths
-from vcall.sandbox.api import create_sandbox_app
-from vcall.sandbox.state import SandboxState
+from vcall.paths import Paths
+from vcall.sandbox.account import SandboxState
+from vcall.sandbox.rest.service import create_sandbox_app
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from vcall.sandbox import spec
+from vcall.sandbox.rest import spec
 from vcall.tokens import public_key_pem
 
 APPS = spec.load("application")

@@ -81,9 +81,10 @@ def test_trusting_restores_the_environment(monkeypatch, tls):
 
 
 def test_a_refused_jwt_points_at_the_private_key(state):
-    from vcall.config import Paths, load_settings
+    from vcall.config import load_settings
     from vcall.gateway import connect
-    from vcall.tokens import new_key_pair
+    from vcall.keygen import new_key_pair
+    from vcall.paths import Paths
 
     with connect("sandbox", load_settings(Paths.default())) as gateway:
         app = gateway.create_application("x", _hooks())

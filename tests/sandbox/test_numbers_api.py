@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from vcall.sandbox import spec
-from vcall.sandbox.state import DEFAULT_NUMBER
+from vcall.sandbox.account import DEFAULT_NUMBER
+from vcall.sandbox.rest import spec
 
 NUMBERS = spec.load("numbers")
 

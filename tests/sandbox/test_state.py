@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import stat
 
-from vcall.sandbox.state import DEFAULT_NUMBER, SandboxState
+from vcall.sandbox.account import DEFAULT_NUMBER, SandboxState
 
 
 def mode(path) -> int:  # type: ignore[no-untyped-def]

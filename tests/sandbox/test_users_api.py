@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from yarl import URL
 
-from vcall import tokens
+from vcall import keygen, tokens
 
 
 @pytest.fixture
@@ -71,7 +71,7 @@ async def test_cursor_paging(api, app):
 
 
 async def test_a_token_signed_by_another_key_is_refused(api, app):
-    other_private, _ = tokens.new_key_pair()
+    other_private, _ = keygen.new_key_pair()
     forged = tokens.mint(app["id"], other_private, "Alice")
     resp = await api.get("/v1/users", headers={"Authorization": f"Bearer {forged}"})
     body = await resp.json()

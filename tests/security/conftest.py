@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from vcall.serving import running
 from vcall.signing import query_payload, sign
 from vcall.web.app import ServeOptions, create_app
-from vcall.web.server import running
 
 #: A realistic signature secret (Vonage's are long random strings).
 SECRET = "sandbox-signature-secret-0123456789abcdef"

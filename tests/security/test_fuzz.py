@@ -418,10 +418,10 @@ def test_fuzz_sandbox_api_no_5xx(in_thread, caplog):
     import base64
 
     from vcall import tokens
-    from vcall.config import Paths
-    from vcall.sandbox.api import create_sandbox_app
-    from vcall.sandbox.spec import load
-    from vcall.sandbox.state import SandboxState
+    from vcall.paths import Paths
+    from vcall.sandbox.account import SandboxState
+    from vcall.sandbox.rest.service import create_sandbox_app
+    from vcall.sandbox.rest.spec import load
 
     caplog.set_level(logging.ERROR)
     state = SandboxState.open(Paths.default())
@@ -458,9 +458,9 @@ def test_fuzz_sandbox_api_no_5xx(in_thread, caplog):
 
 async def test_sandbox_fuzz_findings_stay_fixed(aiohttp_client):
     """Requests the fuzzer once turned into a sandbox 500."""
-    from vcall.config import Paths
-    from vcall.sandbox.api import create_sandbox_app
-    from vcall.sandbox.state import SandboxState
+    from vcall.paths import Paths
+    from vcall.sandbox.account import SandboxState
+    from vcall.sandbox.rest.service import create_sandbox_app
 
     state = SandboxState.open(Paths.default())
     api = await aiohttp_client(create_sandbox_app(state))

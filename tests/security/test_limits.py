@@ -11,9 +11,9 @@ import time
 import aiohttp
 import pytest
 
+from vcall.serving import running
 from vcall.web import body
 from vcall.web.app import create_app
-from vcall.web.server import running
 
 
 async def test_slow_request_head_is_cut_off(options):

@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from vcall import _logging, runtime, tokens
-from vcall.config import Paths, load_settings
+from vcall import _logging, tokens
+from vcall.config import load_settings
+from vcall.paths import Paths
+from vcall.remote import discovery
 from vcall.web.access import guarded
 from vcall.web.app import ServeOptions, create_app
 
@@ -78,7 +80,7 @@ async def test_serve_logs_no_secret_at_debug(
     monkeypatch.setenv("VONAGE_PRIVATE_KEY", app_key)
     paths = Paths.default()
     settings = load_settings(paths)
-    key = runtime.page_key(paths)
+    key = discovery.page_key(paths)
     app = create_app(
         ServeOptions(
             store_path=paths.events_db, page_key=key, signature_secret=settings.signature_secret
@@ -128,12 +130,12 @@ async def test_vcall_files_and_folders_are_private(aiohttp_client, options, sign
     app = create_app(
         ServeOptions(
             store_path=paths.events_db,
-            page_key=runtime.page_key(paths),
+            page_key=discovery.page_key(paths),
             signature_secret=options.signature_secret,
         )
     )
     client = await aiohttp_client(app)
-    runtime.announce(paths, "http://127.0.0.1:1", "k")
+    discovery.announce(paths, "http://127.0.0.1:1", "k")
     body = b'{"uuid":"u","status":"started"}'
     assert (await client.post("/voice/event", data=body, headers=sign_body(body))).status == 200
     modes = _modes(paths.home)  # while serving: the -wal and -shm files exist too
@@ -184,7 +186,7 @@ def test_setup_and_token_at_debug_print_no_secret_and_files_are_private(isolated
     import subprocess
     import sys
 
-    from vcall.sandbox.state import SandboxState
+    from vcall.sandbox.account import SandboxState
 
     env = {**os.environ, "VCALL_LOG_LEVEL": "DEBUG"}
 

@@ -152,8 +152,9 @@ def test_startup_warnings():
 
 def test_webhook_secret_sandbox_always_has_one(monkeypatch):
     from vcall import state as state_file
-    from vcall.config import Paths, load_settings
-    from vcall.sandbox.state import SandboxState
+    from vcall.config import load_settings
+    from vcall.paths import Paths
+    from vcall.sandbox.account import SandboxState
     from vcall.web.signed import webhook_secret
 
     paths = Paths.default()

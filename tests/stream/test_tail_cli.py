@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 from recorded_call import RecordedCall, send_call
 
-from vcall import runtime
-from vcall.config import Paths, load_settings
+from vcall.config import load_settings
+from vcall.paths import Paths
+from vcall.remote import discovery
 from vcall.replay import signer_for
 from vcall.web.app import ServeOptions, create_app
 
@@ -152,14 +153,14 @@ async def test_server_restart_loses_nothing_and_repeats_nothing(
 
     try:
         first = await aiohttp_server(create_app(options))
-        runtime.announce(paths, str(first.make_url("")).rstrip("/"), options.page_key)
+        discovery.announce(paths, str(first.make_url("")).rstrip("/"), options.page_key)
         tail = await procs("tail-events", "--json")
         await tail.err_until("following")
         await post(first, bodies[:3])
         before = await tail.lines(3)
 
         await first.close()  # like Ctrl-C on vcall serve: streams end, the runtime file goes
-        runtime.withdraw(paths)
+        discovery.withdraw(paths)
         await tail.err_until("retrying")
 
         # Events reach the new server before the tail can find it: it must fetch them by
@@ -167,7 +168,7 @@ async def test_server_restart_loses_nothing_and_repeats_nothing(
         second = await aiohttp_server(create_app(options))
         await post(second, bodies[3:5])
         second_url = str(second.make_url("")).rstrip("/")
-        runtime.announce(paths, second_url, options.page_key)
+        discovery.announce(paths, second_url, options.page_key)
         await tail.err_until(f"following {second_url}")
         await post(second, bodies[5:])
         after = await tail.lines(4)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from aiohttp import web
 
-from vcall.runtime import announce, find, page_key, withdraw
+from vcall.remote.discovery import announce, find, page_key, withdraw
 from vcall.web.access import guarded
 from vcall.web.app import create_app
 
@@ -75,7 +75,7 @@ async def test_webhooks_need_no_key(client, path):
 
 
 def test_page_key_is_kept_private_and_reused(isolated):
-    from vcall.config import Paths
+    from vcall.paths import Paths
 
     paths = Paths.default()
     key = page_key(paths)

@@ -1,4 +1,4 @@
-"""``vcall.web.server``: what happens when the server starts and stops."""
+"""``vcall.serving``: what happens when the server starts and stops."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import gc
 import aiohttp
 from aiohttp import web
 
-from vcall.web.server import BEFORE_STOP, running, serve_forever
+from vcall.serving import BEFORE_STOP, running, serve_forever
 
 
 async def test_before_stop_hooks_reach_the_server_still_listening():

@@ -32,7 +32,7 @@ def handles_errors(command: Callable[P, R]) -> Callable[P, R]:
 
     SIGTERM (``kill``, ``docker stop``) stops it as Ctrl-C does, so its clean-up runs (the
     live table gives the terminal its cursor back; an event loop is stopped by
-    :func:`vcall.web.server.run`, which takes the signal while it runs).
+    :func:`vcall.serving.run`, which takes the signal while it runs).
     """
 
     @functools.wraps(command)

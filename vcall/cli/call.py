@@ -5,7 +5,7 @@ from typing import Annotated, Any
 import typer
 
 from vcall.cli._common import handles_errors
-from vcall.sandbox.platform_request import DEFAULT_CALLER, Outcome
+from vcall.sandbox.voice.request import DEFAULT_CALLER, Outcome
 
 
 @handles_errors
@@ -83,9 +83,9 @@ def call(
     import asyncio
     import json
 
-    from vcall import runtime
-    from vcall.config import Paths
-    from vcall.sandbox.platform_client import place_call
+    from vcall.paths import Paths
+    from vcall.remote import discovery
+    from vcall.remote.calls import place_call
 
     if outcome is Outcome.cancelled and cancel_after is None:
         cancel_after = answer_after
@@ -99,7 +99,7 @@ def call(
         "ring_timeout": timeout,
         "cancel_after": cancel_after,
     }
-    server = runtime.find(Paths.default())
+    server = discovery.find(Paths.default())
 
     def placed(summary: dict[str, Any]) -> None:
         if not json_out:
@@ -134,7 +134,7 @@ def render_summary(summary: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from vcall.web.log import status_style
+    from vcall.statuses import status_style
 
     console = Console(highlight=False)
     console.print(f"conversation [bold]{summary['conversation_uuid']}[/]")

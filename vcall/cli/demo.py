@@ -7,7 +7,7 @@ import typer
 from vcall.cli._common import handles_errors
 
 if TYPE_CHECKING:
-    from vcall.sandbox.platform_demo import DemoReady
+    from vcall.demo import DemoReady
 
 
 @handles_errors
@@ -52,9 +52,9 @@ def demo(
     No Vonage account, number or network needed.
     """
     from vcall.cli.call import render_summary
-    from vcall.sandbox.platform_demo import run_demo
-    from vcall.sandbox.platform_request import CallRequest, Outcome
-    from vcall.web.server import run
+    from vcall.demo import run_demo
+    from vcall.sandbox.voice.request import CallRequest, Outcome
+    from vcall.serving import run
 
     call = (
         CallRequest(

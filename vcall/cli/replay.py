@@ -42,12 +42,13 @@ def replay(
     """
     import asyncio
 
-    from vcall import runtime
-    from vcall.config import Paths, load_settings
+    from vcall.config import load_settings
+    from vcall.paths import Paths
+    from vcall.remote import discovery
     from vcall.replay import replay_stored, signer_for
 
     paths = Paths.default()
-    target = to or runtime.find(paths).url
+    target = to or discovery.find(paths).url
     signer = signer_for(load_settings(paths))
 
     async def run() -> int:

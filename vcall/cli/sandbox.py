@@ -44,10 +44,10 @@ def serve(
     """Serve the sandbox API over HTTPS until Ctrl-C, and print how to point an SDK at it."""
     import json
 
-    from vcall.config import Paths
-    from vcall.sandbox.server import Endpoint, serve
-    from vcall.sandbox.state import SandboxState
-    from vcall.web.server import run
+    from vcall.paths import Paths
+    from vcall.sandbox.account import SandboxState
+    from vcall.sandbox.rest.server import Endpoint, serve
+    from vcall.serving import run
 
     state = SandboxState.open(Paths.default())
     state.own(_normalised(number))
@@ -92,8 +92,8 @@ def reset(
     The account's credentials and CA are kept (configured SDKs keep working) unless --all.
     The account owns 442038297050 again, or the --number(s) given.
     """
-    from vcall.config import Paths
-    from vcall.sandbox.state import DEFAULT_NUMBER, SandboxState
+    from vcall.paths import Paths
+    from vcall.sandbox.account import DEFAULT_NUMBER, SandboxState
 
     state = SandboxState.open(Paths.default())
     state.reset(numbers=_normalised(number) or [DEFAULT_NUMBER], everything=everything)

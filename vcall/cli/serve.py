@@ -75,10 +75,11 @@ def serve(
     /voice/event (vcall setup does this for you). Stop with Ctrl-C (or SIGTERM): sandbox
     calls in progress are hung up first, and their last events stored.
     """
-    from vcall import runtime
-    from vcall.config import Paths, load_settings
+    from vcall.config import load_settings
+    from vcall.paths import Paths
+    from vcall.remote import discovery
+    from vcall.serving import run, serve_forever
     from vcall.web.app import ServeOptions, create_app
-    from vcall.web.server import run, serve_forever
     from vcall.web.signed import startup_warnings, webhook_secret
 
     paths = Paths.default()
@@ -92,7 +93,7 @@ def serve(
         talk=talk,
         user=user,
         quiet=quiet,
-        page_key=runtime.page_key(paths),
+        page_key=discovery.page_key(paths),
         signature_secret=secret,
         verify_signatures=not no_verify,
         durability=durability.value,
@@ -102,7 +103,7 @@ def serve(
     app = create_app(options)
 
     def ready(url: str) -> None:
-        runtime.announce(paths, url, options.page_key)
+        discovery.announce(paths, url, options.page_key)
         typer.echo(f"vcall serve listening on {url}  (events: {options.store_path})")
         typer.echo(f"  answer webhook  {url}/voice/answer")
         typer.echo(f"  event webhook   {url}/voice/event")
@@ -113,4 +114,4 @@ def serve(
     try:
         run(serve_forever(app, host, port, ready))
     finally:
-        runtime.withdraw(paths)
+        discovery.withdraw(paths)

@@ -49,8 +49,8 @@ def tail_events(
     """
     from functools import partial
 
-    from vcall.config import Paths
-    from vcall.feed import follow, locator
+    from vcall.paths import Paths
+    from vcall.remote.follow import follow, locator
 
     locate = locator(url, key, Paths.default())
     feed = partial(follow, locate, last=last, since=since, conversation=conversation)

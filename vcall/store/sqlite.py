@@ -47,7 +47,7 @@ import apsw
 
 from vcall._errors import StoreError
 from vcall._files import ensure_private_dir
-from vcall.events import CallEvent
+from vcall.events import CallEvent, utc_now
 from vcall.store import DEFAULT_DURABILITY, DURABILITY, Rejected, StoredEvent
 
 #: Writes waiting for the next commit, each with the future its caller awaits.
@@ -144,13 +144,6 @@ GATHER_FOR = 0.001
 BUSY_TIMEOUT = 5.0
 #: Seconds between attempts to take the write lock while another connection holds it.
 BUSY_RETRY = 0.001
-
-
-def utc_now() -> str:
-    """Now as ISO-8601 UTC with milliseconds, like the platform's timestamps."""
-    # time.strftime: a third of datetime's cost (once per batch: its events share it).
-    now = time.time()
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z"
 
 
 def _connect(

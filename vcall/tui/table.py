@@ -1,7 +1,7 @@
 """A table of calls that a person reads at a glance, updated in place as events arrive.
 
 One row per leg (the caller's inbound leg, the app user's leg), legs grouped by call, the
-status coloured like the server log (:func:`vcall.web.log.status_style`), and a footer with
+status coloured like the server log (:func:`vcall.statuses.status_style`), and a footer with
 the calls seen, their total cost and the connection state.
 """
 
@@ -18,7 +18,7 @@ from rich.text import Text
 
 from vcall.events import InvalidEvent, event_from_mapping
 from vcall.feed import FeedEvent
-from vcall.web.log import status_style
+from vcall.statuses import status_style
 
 #: Calls kept on screen; older ones scroll off (they still count in the footer).
 SHOWN_CALLS = 20

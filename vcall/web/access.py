@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 import hmac
 import logging
-import secrets
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -38,11 +37,6 @@ _KEYED_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
 }
-
-
-def new_key() -> str:
-    """A fresh random page key."""
-    return secrets.token_urlsafe(24)
 
 
 def _presented(request: web.Request) -> tuple[str | None, bool]:

@@ -9,13 +9,14 @@ from typing import Any
 
 from aiohttp import web
 
-from vcall.config import Paths
+from vcall.keygen import new_page_key
 from vcall.ncco import DEFAULT_TALK, DEFAULT_USER, NccoBuilder
-from vcall.sandbox import platform_api
+from vcall.paths import Paths
+from vcall.sandbox.voice import routes as platform_routes
 from vcall.store import DEFAULT_DURABILITY, EventStore, open_store
 from vcall.tokens import DEFAULT_TTL
 from vcall.web import api, openapi, page, signed, voice
-from vcall.web.access import PAGE_KEY, ensure_guarded, guarded, new_key
+from vcall.web.access import PAGE_KEY, ensure_guarded, guarded
 from vcall.web.answers import refusal
 from vcall.web.body import MAX_BODY
 from vcall.web.hub import EventHub
@@ -32,7 +33,7 @@ class ServeOptions:
     user: str = DEFAULT_USER
     quiet: bool = False
     # Secrets stay out of repr(), so printing or logging the options cannot leak them.
-    page_key: str = field(default_factory=new_key, repr=False)
+    page_key: str = field(default_factory=new_page_key, repr=False)
     #: HS256 secret Vonage signs webhooks with; None: /voice/* is not verified.
     signature_secret: str | None = field(default=None, repr=False)
     #: False (``--no-verify``) turns signature checks off even with a secret.
@@ -82,7 +83,12 @@ def create_app(
     app.router.add_route("*", "/healthz", healthz)  # every method: none falls to the key
     voice.add_routes(app, verifier)
     api.add_routes(app)
-    platform_api.add_routes(app, sandbox=options.sandbox, paths=options.paths)
+    if options.sandbox:
+        for method, path, handler in platform_routes.install(app, options.paths):
+            app.router.add_route(method, path, guarded(handler))
+    else:
+        for path in platform_routes.PATHS:
+            app.router.add_route("*", path, guarded(platform_routes.live_mode))
     page.add_routes(
         app,
         page.PageConfig(

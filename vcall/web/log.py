@@ -5,22 +5,8 @@ from __future__ import annotations
 from rich.console import Console
 from rich.markup import escape
 
+from vcall.statuses import status_style
 from vcall.store import StoredEvent
-
-STATUS_STYLE = {
-    "ringing": "yellow",
-    "started": "yellow",
-    "answered": "green",
-    "completed": "dim",
-}
-FAILED_STATUSES = frozenset(
-    {"rejected", "failed", "busy", "timeout", "cancelled", "unanswered", "error"}
-)
-
-
-def status_style(status: str) -> str:
-    """The colour for a call status, shared by the server log and the live table."""
-    return "red" if status in FAILED_STATUSES else STATUS_STYLE.get(status, "cyan")
 
 
 class WebhookLog:

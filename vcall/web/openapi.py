@@ -157,7 +157,7 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
             },
         }
     },
-    # -- the sandbox platform and the page (vcall/sandbox/platform_api.py, vcall/web/page.py)
+    # -- the sandbox platform and the page (vcall/sandbox/voice/routes.py, vcall/web/page.py)
     "/sandbox/calls": {
         "post": {
             "summary": "Place a simulated call (sandbox mode; 409 when serving live)",
@@ -193,7 +193,7 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
     },
     "/sandbox/rtc": {
         "get": {
-            "summary": "The page's WebSocket in sandbox mode (see vcall/sandbox/rtc.py)",
+            "summary": "The page's WebSocket in sandbox mode (see vcall/sandbox/voice/rtc.py)",
             "security": _KEYED,
             "responses": {
                 "101": {"description": "switching to WebSocket"},

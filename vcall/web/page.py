@@ -20,7 +20,7 @@ from vcall._errors import ConfigError
 from vcall.web.access import guarded
 
 if TYPE_CHECKING:
-    from vcall.config import Paths
+    from vcall.paths import Paths
 
 #: The page's files: ``vcall/client`` (a link to the top-level ``client/`` in a checkout, the
 #: files themselves in an installed wheel).

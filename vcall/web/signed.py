@@ -134,7 +134,7 @@ def webhook_secret(settings: Settings, *, sandbox: bool, flag: str | None = None
     if settings.signature_secret and settings.sources.get("signature_secret") != "state":
         return settings.signature_secret
     if sandbox:
-        from vcall.sandbox.state import SandboxState
+        from vcall.sandbox.account import SandboxState
 
         secret = SandboxState.open(settings.paths).account.signature_secret
         protect(secret)

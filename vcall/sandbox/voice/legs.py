@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from vcall.store.sqlite import utc_now
+from vcall.events import utc_now
 
 #: What an inbound PSTN leg costs per minute, and the network the seed call reports.
 INBOUND_RATE = "0.00720000"
@@ -22,9 +22,6 @@ INBOUND_NETWORK = "GB-FIXED"
 #: In-app legs are free.
 APP_RATE = "0.00"
 APP_PRICE = "0"
-
-#: Statuses that end a leg without a ``completed`` event (Vonage sends none after them).
-TERMINAL = frozenset({"rejected", "timeout", "cancelled", "busy", "failed", "unanswered"})
 
 
 @dataclass

@@ -40,9 +40,9 @@ from aiohttp import WSMsgType, web
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from vcall.sandbox.state import SandboxState
+    from vcall.sandbox.account import SandboxState
 
-logger = logging.getLogger("vcall.sandbox.rtc")
+logger = logging.getLogger("vcall.sandbox.voice.rtc")
 
 #: Largest message a page may send (they are a few hundred bytes).
 MAX_MESSAGE = 16 * 1024
@@ -333,8 +333,8 @@ class RtcHub:
         return claims, user
 
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
-        """``GET /sandbox/rtc``: the page's socket (the page key and Origin are checked by
-        :mod:`vcall.web.access` before this runs)."""
+        """``GET /sandbox/rtc``: the page's socket (whoever mounts it checks who may open it:
+        ``vcall serve`` the page key and Origin)."""
         ws = web.WebSocketResponse(max_msg_size=MAX_MESSAGE, heartbeat=30)
         await ws.prepare(request)
         page = PageSession(self, ws)

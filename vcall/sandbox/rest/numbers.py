@@ -3,7 +3,7 @@
 As Vonage does, every answer carries ``error-code`` / ``error-code-label``: HTTP 200 with
 ``"200"``/``success`` when it worked, 420 (``method failed``) when the action cannot be done,
 400 for bad parameters, 401 for bad credentials. Parameters are read from the query string
-and from the body, whatever its Content-Type (see :func:`vcall.sandbox.api.params`), and
+and from the body, whatever its Content-Type (see :func:`vcall.sandbox.rest.service.params`), and
 checked against Vonage's published spec (``numbers.yml``).
 """
 
@@ -14,8 +14,8 @@ from typing import Any
 from aiohttp import web
 
 from vcall._errors import ConfigError
-from vcall.sandbox.api import STATE, numbers_error, params
-from vcall.sandbox.state import owned_number
+from vcall.sandbox.account import owned_number
+from vcall.sandbox.rest.protocol import STATE, numbers_error, params
 
 #: Monthly price (EUR) the sandbox quotes for a number, by type.
 PRICES = {"landline": "0.90", "mobile-lvn": "1.25", "landline-toll-free": "2.50"}
@@ -51,7 +51,7 @@ def _page(items: list[dict[str, Any]], query: dict[str, Any]) -> web.Response:
 async def list_owned(request: web.Request) -> web.Response:
     """``GET /account/numbers`` with ``application_id``, ``has_application``, ``country``,
     ``pattern``/``search_pattern``, ``size``, ``index``."""
-    from vcall.sandbox import spec
+    from vcall.sandbox.rest import spec
 
     query, invalid = spec.load("numbers").query_errors(
         "/account/numbers", "get", await params(request)
@@ -88,7 +88,7 @@ def _available(state: Any, country: str) -> list[dict[str, Any]]:
 
 async def search(request: web.Request) -> web.Response:
     """``GET /number/search``: numbers of ``country`` the account could buy."""
-    from vcall.sandbox import spec
+    from vcall.sandbox.rest import spec
 
     query, invalid = spec.load("numbers").query_errors(
         "/number/search", "get", await params(request)
@@ -104,7 +104,7 @@ async def search(request: web.Request) -> web.Response:
 
 
 async def _form(request: web.Request, path: str) -> tuple[dict[str, str], web.Response | None]:
-    from vcall.sandbox import spec
+    from vcall.sandbox.rest import spec
 
     given = await params(request)
     invalid = spec.load("numbers").body_errors(path, "post", given, _FORM)

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING
 from vcall._errors import ConfigError
 from vcall._files import write_private
 from vcall._logging import protect
+from vcall.keygen import new_page_key
 
 if TYPE_CHECKING:
-    from vcall.config import Paths
+    from vcall.paths import Paths
 
 
 @dataclass(frozen=True)
@@ -28,15 +29,13 @@ class ServerInfo:
 
 def page_key(paths: Paths) -> str:
     """The saved page key, created on first use."""
-    from vcall.web.access import new_key
-
     path = paths.home / "page.key"
     with contextlib.suppress(FileNotFoundError):
         key = path.read_text().strip()
         if key:
             protect(key)
             return key
-    key = new_key()
+    key = new_page_key()
     write_private(path, key + "\n")
     protect(key)
     return key

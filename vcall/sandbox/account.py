@@ -52,7 +52,7 @@ from vcall._errors import ConfigError
 from vcall._files import ensure_private_dir, read_json_object, write_private
 
 if TYPE_CHECKING:
-    from vcall.config import Paths
+    from vcall.paths import Paths
     from vcall.sandbox.tls import TlsFiles
 
 #: The number the sandbox account owns out of the box (the seed call's ``to``).

@@ -1,6 +1,6 @@
 """Placing a simulated call on a running ``vcall serve`` (what ``vcall call`` does).
 
-The server is found through :mod:`vcall.runtime` (its URL and page key); the call goes to
+The server is found through :mod:`vcall.remote.discovery` (its URL and page key); the call goes to
 ``POST /sandbox/calls`` with ``Authorization: Bearer <page key>``, then
 ``GET /sandbox/calls/{id}?wait=…`` is repeated until the call has ended.
 """
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from vcall._errors import ConfigError, UpstreamError
 
 if TYPE_CHECKING:
-    from vcall.runtime import ServerInfo
+    from vcall.remote.discovery import ServerInfo
 
 #: Seconds each status request may wait on the server (below its 60 s cap).
 POLL_WAIT = 30

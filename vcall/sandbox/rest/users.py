@@ -1,7 +1,7 @@
 """Users API in the sandbox: ``/v1/users`` and ``/v1/users/{id}``, shaped like the SDK's
 ``vonage_users`` models (the published conversation spec is an older version).
 
-Users belong to the application whose JWT made the request (:data:`vcall.sandbox.api.APP_ID`);
+Users belong to the application whose JWT made the request (:data:`vcall.sandbox.rest.service.APP_ID`);
 names are unique per application (a duplicate is a 409); lists page with an opaque cursor.
 """
 
@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from vcall.sandbox.api import APP_ID, ERRORS_DOC, STATE, json_body, problem
+from vcall.sandbox.rest.protocol import APP_ID, ERRORS_DOC, STATE, json_body, problem
 
 _FIELDS = ("name", "display_name", "image_url", "channels", "properties")
 _STRINGS = ("name", "display_name", "image_url")

@@ -1,12 +1,14 @@
 """The sandbox platform inside ``vcall serve``: ``/sandbox/calls`` and the page socket.
 
-``POST /sandbox/calls`` places a simulated call (body: :class:`~.platform_request.CallRequest`
+``POST /sandbox/calls`` places a simulated call (body: :class:`~vcall.sandbox.voice.request.CallRequest`
 fields, ``from`` for the caller) and answers 201 with the call's summary;
 ``GET /sandbox/calls/{conversation_uuid}?wait=S`` answers once the call has ended or ``S``
 seconds (at most 60) have passed, whichever is first. ``GET /sandbox/rtc`` is the page's
-WebSocket (:mod:`.rtc`). All three sit behind the page key (:mod:`vcall.web.access`).
+WebSocket (:mod:`vcall.sandbox.voice.rtc`).
 
-In live mode real phones place the calls: the routes answer 409 and say so.
+:func:`install` puts the platform on an application and returns these routes; whoever mounts
+them puts them behind its guard (``vcall serve``: the page key). In live mode real phones place
+the calls: :func:`live_mode` answers every one of :data:`PATHS` with a 409 that says so.
 """
 
 from __future__ import annotations
@@ -18,14 +20,13 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from vcall._errors import ConfigError, VcallError
-from vcall.sandbox.platform import HANG_UP_GRACE, Platform
-from vcall.sandbox.platform_request import CallRequest
-from vcall.sandbox.rtc import RtcHub
-from vcall.web.access import guarded
-from vcall.web.server import BEFORE_STOP
+from vcall.sandbox.voice.platform import HANG_UP_GRACE, Platform
+from vcall.sandbox.voice.request import CallRequest
+from vcall.sandbox.voice.rtc import RtcHub
+from vcall.serving import BEFORE_STOP
 
 if TYPE_CHECKING:
-    from vcall.config import Paths
+    from vcall.paths import Paths
 
 PLATFORM = web.AppKey("platform", Platform)
 RTC = web.AppKey("rtc", RtcHub)
@@ -39,7 +40,7 @@ class LiveMode(VcallError):
     status = 409
 
 
-async def place_call(request: web.Request) -> web.Response:
+async def post_call(request: web.Request) -> web.Response:
     """``POST /sandbox/calls``: start a simulated call."""
     try:
         data = json.loads(await request.read() or b"{}")
@@ -71,13 +72,14 @@ async def live_mode(request: web.Request) -> web.Response:
     )
 
 
-def add_routes(app: web.Application, *, sandbox: bool, paths: Paths) -> None:
-    """Mount the platform (sandbox mode) or explain why it is absent (live mode)."""
-    if not sandbox:
-        for path in ("/sandbox/calls", "/sandbox/calls/{id}", "/sandbox/rtc"):
-            app.router.add_route("*", path, guarded(live_mode))
-        return
-    from vcall.sandbox.state import SandboxState
+#: The platform's routes, each answered by :func:`live_mode` when serving live.
+PATHS = ("/sandbox/calls", "/sandbox/calls/{id}", "/sandbox/rtc")
+
+
+def install(app: web.Application, paths: Paths) -> list[tuple[str, str, web.Handler]]:
+    """Put the platform on ``app`` (started and stopped with it); returns its routes as
+    ``(method, path, handler)`` for the caller to mount behind its guard."""
+    from vcall.sandbox.account import SandboxState
 
     state = SandboxState.open(paths)
     rtc = RtcHub(state)
@@ -99,7 +101,7 @@ def add_routes(app: web.Application, *, sandbox: bool, paths: Paths) -> None:
     async def hang_up(app: web.Application) -> None:
         # Calls in progress (and the requests waiting on them) and open page sockets would
         # hold up the server's graceful shutdown, which waits for its connections. Calls are
-        # cut off here for servers not run by vcall.web.server.running (aiohttp's test
+        # cut off here for servers not run by vcall.serving.running (aiohttp's test
         # server, whose listener is closed by now); none are left after end_calls.
         await app[PLATFORM].hang_up_all()
         await app[RTC].close()
@@ -107,6 +109,8 @@ def add_routes(app: web.Application, *, sandbox: bool, paths: Paths) -> None:
     app.cleanup_ctx.append(platform_ctx)
     app.setdefault(BEFORE_STOP, []).append(end_calls)
     app.on_shutdown.append(hang_up)
-    app.router.add_post("/sandbox/calls", guarded(place_call))
-    app.router.add_get("/sandbox/calls/{id}", guarded(call_status))
-    app.router.add_get("/sandbox/rtc", guarded(rtc.handle))
+    return [
+        ("POST", PATHS[0], post_call),
+        ("GET", PATHS[1], call_status),
+        ("GET", PATHS[2], rtc.handle),
+    ]

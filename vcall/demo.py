@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from vcall.sandbox.platform_request import CallRequest
+from vcall.sandbox.voice.request import CallRequest
 
 if TYPE_CHECKING:
     from vcall.provision import SetupResult
@@ -38,19 +38,19 @@ async def run_demo(
     on_call: Callable[[dict[str, Any]], None],
 ) -> None:
     """Serve on ``port``, set up the sandbox, place ``call`` (if any), then serve on or stop."""
-    from vcall import runtime
-    from vcall.config import Paths
+    from vcall.paths import Paths
     from vcall.provision import run_setup
-    from vcall.sandbox.platform_api import PLATFORM
-    from vcall.sandbox.state import SandboxState
+    from vcall.remote import discovery
+    from vcall.sandbox.account import SandboxState
+    from vcall.sandbox.voice.routes import PLATFORM
+    from vcall.serving import running
     from vcall.web.app import ServeOptions, create_app
-    from vcall.web.server import running
 
     paths = Paths.default()
     account = await asyncio.to_thread(lambda: SandboxState.open(paths).account)
     options = ServeOptions(
         store_path=paths.events_db,
-        page_key=runtime.page_key(paths),
+        page_key=discovery.page_key(paths),
         # The sandbox signs every webhook: check them, as a live deployment should.
         signature_secret=account.signature_secret,
         sandbox=True,
@@ -58,7 +58,7 @@ async def run_demo(
     )
     app = create_app(options)
     async with running(app, "127.0.0.1", port) as url:
-        runtime.announce(paths, url, options.page_key)
+        discovery.announce(paths, url, options.page_key)
         try:
             result = await asyncio.to_thread(run_setup, mode="sandbox", public_url=url)
             on_ready(DemoReady(url, f"{url}/?key={options.page_key}", result))
@@ -69,4 +69,4 @@ async def run_demo(
             if keep_serving:
                 await asyncio.Event().wait()
         finally:
-            runtime.withdraw(paths)
+            discovery.withdraw(paths)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from vcall.sandbox.state import SandboxState
+from vcall.sandbox.account import SandboxState
 
 #: How long a background sandbox may take to start listening.
 START_TIMEOUT = 10.0
@@ -38,8 +38,8 @@ async def serve(
     on_ready: Callable[[Endpoint], None] | None = None,
 ) -> None:
     """Serve the sandbox API over HTTPS until cancelled; ``on_ready(endpoint)`` once up."""
-    from vcall.sandbox.api import create_sandbox_app
-    from vcall.web.server import running
+    from vcall.sandbox.rest.service import create_sandbox_app
+    from vcall.serving import running
 
     tls = state.tls()
     async with running(

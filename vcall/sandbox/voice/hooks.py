@@ -19,7 +19,7 @@ from vcall.signing import query_payload, sign
 if TYPE_CHECKING:
     import aiohttp
 
-    from vcall.sandbox.state import SandboxState
+    from vcall.sandbox.account import SandboxState
 
 #: Answers that Vonage retries once before giving up on a URL.
 RETRY_STATUSES = frozenset({429, 503, 504})

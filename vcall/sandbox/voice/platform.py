@@ -5,7 +5,7 @@ handles it here handles it live:
 
 1. inbound ``ringing`` and ``started`` events;
 2. the linked application's answer URL is fetched (method and timeouts from the
-   application; one retry, then the fallback URL — :mod:`.platform_hooks`);
+   application; one retry, then the fallback URL — :mod:`.hooks`);
 3. inbound ``answered``, then the NCCO runs: ``talk`` takes time in proportion to its text,
    ``connect`` to an app user rings that user's pages (or a headless stand-in,
    :mod:`.rtc`) as a new outbound leg (``started``, then ``answered`` or ``rejected`` /
@@ -17,7 +17,7 @@ When the server stops mid-call, the caller hangs up (:meth:`Call.hang_up`): a ri
 is ``cancelled``, an answered one ``completed``, then the inbound leg ``completed``, and those
 last events are delivered before the server stops listening.
 
-Event bodies are built in :mod:`.platform_events`; they reach the event URL in order, signed
+Event bodies are built in :mod:`.legs`; they reach the event URL in order, signed
 when the application has ``signed_callbacks``.
 """
 
@@ -32,18 +32,19 @@ from typing import TYPE_CHECKING, Any
 
 from vcall import state as state_file
 from vcall._errors import ConfigError
-from vcall.sandbox.platform_events import TERMINAL, Leg, error_event
-from vcall.sandbox.platform_hooks import Route, Webhook, WebhookFailed, Webhooks, resolve_route
-from vcall.sandbox.platform_request import CONNECT_LIMIT, CallRequest, Outcome
-from vcall.sandbox.rtc import Device, Ring, RtcHub, StandIn
+from vcall.sandbox.voice.hooks import Route, Webhook, WebhookFailed, Webhooks, resolve_route
+from vcall.sandbox.voice.legs import Leg, error_event
+from vcall.sandbox.voice.request import CONNECT_LIMIT, CallRequest, Outcome
+from vcall.sandbox.voice.rtc import Device, Ring, RtcHub, StandIn
+from vcall.statuses import TERMINAL
 
 if TYPE_CHECKING:
     import aiohttp
 
-    from vcall.config import Paths
-    from vcall.sandbox.state import SandboxState
+    from vcall.paths import Paths
+    from vcall.sandbox.account import SandboxState
 
-logger = logging.getLogger("vcall.sandbox.platform")
+logger = logging.getLogger("vcall.sandbox.voice.platform")
 
 #: Speech rate of the simulated text-to-speech (about 15 characters a second).
 TALK_SECONDS_PER_CHAR = 0.065

@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from vcall.sandbox.api import ERRORS_DOC, STATE, json_body, note, problem
+from vcall.keygen import new_key_pair
+from vcall.sandbox.rest.protocol import ERRORS_DOC, STATE, json_body, note, problem
 
 #: Voice webhook → (default http_method, default socket_timeout), per the spec.
 VOICE_WEBHOOKS = {
@@ -117,7 +118,7 @@ def _record(app_id: str, body: dict[str, Any], public_key: str) -> dict[str, Any
 
 
 async def _validated(request: web.Request, path: str) -> tuple[Any, web.Response | None]:
-    from vcall.sandbox import spec
+    from vcall.sandbox.rest import spec
 
     body, error = await json_body(request)
     if error is not None:
@@ -133,7 +134,7 @@ async def _validated(request: web.Request, path: str) -> tuple[Any, web.Response
 
 async def list_applications(request: web.Request) -> web.Response:
     """``GET /v2/applications?page_size=&page=``."""
-    from vcall.sandbox import spec
+    from vcall.sandbox.rest import spec
 
     query, invalid = spec.load("application").query_errors("/", "get", request.query)
     size = query.get("page_size", 10)
@@ -177,8 +178,6 @@ async def create_application(request: web.Request) -> web.Response:
     private = None
     public = (body.get("keys") or {}).get("public_key")
     if public is None:
-        from vcall.tokens import new_key_pair
-
         private, public = new_key_pair()
     app_id = str(uuid.uuid4())
     record = _record(app_id, body, public)
