@@ -13,6 +13,7 @@ from typing import Annotated, Any, NamedTuple
 
 import msgspec
 
+from vcall._errors import InvalidEvent
 from vcall.statuses import ERROR
 
 #: Fields that, when present, must be JSON strings (or null).
@@ -53,10 +54,6 @@ class _Fields(msgspec.Struct):
 
 
 _decode_fields = msgspec.json.Decoder(_Fields).decode
-
-
-class InvalidEvent(ValueError):
-    """A webhook body that is not a call event; ``str()`` is the reason."""
 
 
 class CallEvent(NamedTuple):

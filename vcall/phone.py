@@ -5,7 +5,7 @@ Parsing and classification are the ``phonenumbers`` library's (libphonenumber's 
 
 from __future__ import annotations
 
-from vcall._errors import ConfigError
+from vcall._errors import InvalidInput
 
 # libphonenumber type → the Numbers API's ``type``.
 _TYPES = {
@@ -17,7 +17,7 @@ _TYPES = {
 def normalise(text: str) -> str:
     """``+44 20 3829 7050``, ``0044 20…`` or ``442038297050`` → ``442038297050``.
 
-    Raises :class:`ConfigError` for anything that is not a possible international number.
+    Raises :class:`~vcall._errors.InvalidInput` for anything that is not a possible international number.
     """
     import phonenumbers
 
@@ -31,7 +31,7 @@ def normalise(text: str) -> str:
     except phonenumbers.NumberParseException:
         parsed = None
     if parsed is None or not phonenumbers.is_possible_number(parsed):
-        raise ConfigError(
+        raise InvalidInput(
             f"{text!r} is not a phone number in international format (e.g. +44 20 3829 7050)"
         )
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)[1:]
@@ -40,14 +40,14 @@ def normalise(text: str) -> str:
 def describe(msisdn: str) -> tuple[str, str]:
     """The ISO country and Numbers API type of ``msisdn`` (``("GB", "landline")``).
 
-    Raises :class:`ConfigError` when ``msisdn`` cannot be a phone number.
+    Raises :class:`~vcall._errors.InvalidInput` when ``msisdn`` cannot be a phone number.
     """
     import phonenumbers
 
     try:
         parsed = phonenumbers.parse("+" + msisdn, None)
     except phonenumbers.NumberParseException:
-        raise ConfigError(f"{msisdn!r} is not a phone number") from None
+        raise InvalidInput(f"{msisdn!r} is not a phone number") from None
     # Unassigned ranges (e.g. Ofcom's drama numbers) have no region: use the country code's.
     country = phonenumbers.region_code_for_number(
         parsed

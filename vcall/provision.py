@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from vcall import state as state_file
-from vcall._errors import ConfigError, NotFound
+from vcall._errors import ConfigError, Conflict, NotFound, Refused
 from vcall._files import write_private
 from vcall.config import Settings, load_settings
 from vcall.gateway import Gateway, Mode, Webhooks, connect
@@ -199,7 +199,7 @@ class Provisioner:
         new_public = None
         if not _key_matches(key, (app.get("keys") or {}).get("public_key")):
             if by_name and not options.force:
-                raise ConfigError(
+                raise Conflict(
                     f"an application named {name!r} exists ({app['id']}) but its private key "
                     f"is not in {self.paths.private_key}; pass --name to create another, or "
                     "--force to give it a new key (whoever holds the old one loses it)"
@@ -244,7 +244,7 @@ class Provisioner:
         if linked == app_id:
             return wanted, "found"
         if linked and not options.force:
-            raise ConfigError(
+            raise Conflict(
                 f"number {wanted} is linked to another application ({linked}); "
                 "pass --force to move it to this one"
             )
@@ -265,11 +265,11 @@ class Provisioner:
             return voice[0]["msisdn"]
         if voice:
             taken = ", ".join(f"{n['msisdn']} ({n['app_id']})" for n in voice)
-            raise ConfigError(
+            raise Conflict(
                 f"every voice number of this account is linked to another application: {taken}; "
                 "pass --force to take one over, or buy one with --buy COUNTRY"
             )
-        raise ConfigError("this account has no voice number: buy one with --buy COUNTRY")
+        raise NotFound("this account has no voice number: buy one with --buy COUNTRY")
 
     def _buy(self, country: str, app_id: str) -> str:
         offers = self.gateway.search_numbers(country.upper())
@@ -277,7 +277,7 @@ class Provisioner:
             raise NotFound(f"no voice numbers available in {country.upper()}")
         offer = offers[0]
         if not self.confirm(offer):
-            raise ConfigError("no number bought; run again with --yes to buy it")
+            raise Refused("no number bought; run again with --yes to buy it")
         self.gateway.buy_number(offer["country"], offer["msisdn"])
         self.gateway.link_number(offer["country"], offer["msisdn"], app_id)
         return offer["msisdn"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from vcall._errors import ConfigError, UpstreamError
+from vcall._errors import ConfigError, NotFound, RemoteError
 from vcall.signing import query_payload, sign
 
 if TYPE_CHECKING:
@@ -104,7 +104,7 @@ async def deliver(
                     body = text
                 yield Delivery(hook.path, resp.status, body, hook.method, hook.label)
     except (aiohttp.ClientError, TimeoutError) as exc:
-        raise UpstreamError(f"cannot reach {base_url}: {exc or type(exc).__name__}") from exc
+        raise RemoteError(f"cannot reach {base_url}: {exc or type(exc).__name__}") from exc
 
 
 def answer_request(events: Iterable[StoredEvent]) -> Webhook | None:
@@ -135,12 +135,12 @@ async def stored_webhooks(
         found = await store.events_by_id(ids)
         missing = sorted(set(ids) - {e.id for e in found})
         if missing:
-            raise ConfigError(f"no stored event with id {', '.join(map(str, missing))}")
+            raise NotFound(f"no stored event with id {', '.join(map(str, missing))}")
         chosen.update((e.id, e) for e in found)
     if not ids and not conversations:
         newest = await store.last_events(1)
         if not newest:
-            raise ConfigError("the event store is empty: nothing to replay")
+            raise NotFound("the event store is empty: nothing to replay")
         if newest[0].conversation_uuid:
             conversations = [newest[0].conversation_uuid]
         else:
@@ -167,7 +167,7 @@ async def _whole_call(store: EventStore, conversation: str) -> list[StoredEvent]
     ):
         out.extend(page)
     if not out:
-        raise ConfigError(f"no stored events for {conversation}")
+        raise NotFound(f"no stored events for {conversation}")
     return out
 
 

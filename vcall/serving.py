@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from vcall._errors import ConfigError
+from vcall._errors import ConfigError, Conflict
 
 T = TypeVar("T")
 
@@ -94,7 +94,7 @@ async def running(
             await site.start()
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
-                raise ConfigError(
+                raise Conflict(
                     f"port {port} on {host} is already in use; choose another with --port"
                 ) from None
             raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from None

@@ -16,13 +16,11 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
+from vcall._errors import InvalidSignature
+
 ISSUER = "Vonage"
 #: How old (or how far in the future) a signature's ``iat`` may be.
 MAX_AGE = 300
-
-
-class InvalidSignature(ValueError):
-    """The request is not signed by the expected secret; ``str()`` says why."""
 
 
 def payload_hash(payload: bytes) -> str:

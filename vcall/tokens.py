@@ -13,7 +13,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from vcall._errors import ConfigError
+from vcall._errors import ConfigError, InvalidInput
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
@@ -184,7 +184,7 @@ def decode(token: str, public_pem: str | None = None) -> tuple[dict[str, Any], b
     try:
         claims = jwt.decode(token.strip(), options={"verify_signature": False})
     except jwt.DecodeError as exc:
-        raise ConfigError(f"not a JWT: {exc}") from None
+        raise InvalidInput(f"not a JWT: {exc}") from None
     if public_pem is None:
         return claims, None
     try:

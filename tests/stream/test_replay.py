@@ -12,7 +12,7 @@ import pytest
 from recorded_call import RecordedCall, send_call
 from rich.console import Console
 
-from vcall._errors import ConfigError
+from vcall._errors import NotFound
 from vcall.replay import stored_webhooks
 from vcall.store import open_store
 from vcall.web.app import ServeOptions, create_app
@@ -109,9 +109,9 @@ async def test_selection_in_store_order(source: Path, seed: RecordedCall):
             seed.answer_query,
         )
         assert [e.body for e in events] == seed.event_bodies()
-        with pytest.raises(ConfigError, match="no stored event with id 99"):
+        with pytest.raises(NotFound, match="no stored event with id 99"):
             await stored_webhooks(store, ids=[1, 99])
-        with pytest.raises(ConfigError, match="no stored events for CON-nope"):
+        with pytest.raises(NotFound, match="no stored events for CON-nope"):
             await stored_webhooks(store, conversations=["CON-nope"])
     finally:
         await store.close()

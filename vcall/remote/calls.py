@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from vcall._errors import ConfigError, UpstreamError
+from vcall._errors import Refused, RemoteError, for_answer
 
 if TYPE_CHECKING:
     from vcall.remote.discovery import ServerInfo
@@ -45,7 +45,7 @@ async def place_call(
                     summary = await _answer(resp)
             return summary
     except aiohttp.ClientConnectionError as exc:
-        raise UpstreamError(
+        raise RemoteError(
             f"cannot reach vcall serve at {server.url} ({exc}); is it still running?"
         ) from None
 
@@ -59,6 +59,6 @@ async def _answer(resp: Any) -> dict[str, Any]:
     if resp.status < 300 and isinstance(body, dict):
         return body
     reason = body.get("error") if isinstance(body, dict) else None
-    if resp.status == 401:
+    if resp.status == Refused.status:
         reason = "vcall serve refused the page key; restart it or check VCALL_HOME"
-    raise ConfigError(reason or f"vcall serve answered HTTP {resp.status}")
+    raise for_answer(resp.status, reason or f"vcall serve answered HTTP {resp.status}")

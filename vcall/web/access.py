@@ -20,8 +20,8 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from vcall._errors import VcallError
-from vcall.web.answers import refusal
+from vcall._errors import Forbidden, Refused, VcallError
+from vcall.web.answers import failure, refusal
 
 logger = logging.getLogger("vcall.web")
 
@@ -70,9 +70,9 @@ async def keyed(request: web.Request, handler: web.Handler) -> web.StreamRespons
     # surrogateescape: header bytes that are not UTF-8 arrive as lone surrogates.
     presented = (key or "").encode("utf-8", "surrogateescape")
     if not key or not hmac.compare_digest(presented, expected.encode()):
-        return refusal(401, "this page needs the key: open the URL vcall serve printed")
+        return failure(Refused("this page needs the key: open the URL vcall serve printed"))
     if not same_origin(request):
-        return refusal(403, "cross-origin request refused")
+        return failure(Forbidden("cross-origin request refused"))
     response = await handler(request)
     if not response.prepared:  # streams and sockets sent their headers already
         for name, value in _KEYED_HEADERS.items():
@@ -95,7 +95,7 @@ def guarded(handler: web.Handler) -> web.Handler:
                 raise
             return refusal(exc.status, exc.reason)
         except VcallError as exc:
-            return refusal(exc.status, str(exc))
+            return failure(exc)
         except ConnectionError:
             # The client hung up mid-request. Re-raising would make aiohttp log it as an error;
             # a response is dropped quietly when aiohttp finds the connection gone.

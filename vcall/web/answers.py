@@ -1,5 +1,7 @@
 """The JSON answers ``vcall serve`` gives: results, and refusals (``{"ok": false, "error": …}``),
-which for a webhook are also filed in the store's ``rejected`` table."""
+which for a webhook are also filed in the store's ``rejected`` table.
+
+:func:`failure` is where the server maps :mod:`vcall._errors` to HTTP, for every route."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
+from vcall._errors import VcallError
 from vcall.web.keys import LOG, STORE
 
 _JSON = {"Content-Type": "application/json"}
@@ -28,15 +31,23 @@ def refusal(status: int, reason: str, **headers: str) -> web.Response:
     return json_response({"ok": False, "error": reason}, status=status, headers=headers)
 
 
+def failure(error: VcallError, **headers: str) -> web.Response:
+    """The answer to an expected failure: its class's HTTP status, and its message."""
+    if error.retry_after is not None:
+        headers.setdefault("Retry-After", str(error.retry_after))
+    return refusal(error.status, str(error), **headers)
+
+
 async def filed_refusal(
-    request: web.Request, status: int, reason: str, body: bytes, **headers: str
+    request: web.Request, error: VcallError, body: bytes, **headers: str
 ) -> web.Response:
-    """A webhook's :func:`refusal`, once the body is filed in ``rejected`` with the reason.
+    """A webhook's :func:`failure`, once the body is filed in ``rejected`` with the reason.
 
     Filing waits for the store: back-pressure against a flood of bad or forged requests.
     """
+    reason = str(error)
     await request.app[STORE].reject(
         reason, request.method, request.path_qs, request.content_type, body
     )
-    request.app[LOG].rejected(request.path, reason, status)
-    return refusal(status, reason, **headers)
+    request.app[LOG].rejected(request.path, reason, error.status)
+    return failure(error, **headers)

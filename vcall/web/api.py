@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from aiohttp import web
 from aiohttp_sse import EventSourceResponse, sse_response
 
-from vcall._errors import StoreError
+from vcall._errors import InvalidInput, StoreError
 from vcall.feed import READY, STREAM_PATH, FeedEvent
 from vcall.store import EventStore, StoredEvent
 from vcall.web.access import guarded
@@ -46,12 +46,12 @@ def _int_param(
     try:
         value = int(text)
     except ValueError:
-        raise web.HTTPBadRequest(reason=f"{name} must be an integer, not {text!r}") from None
+        raise InvalidInput(f"{name} must be an integer, not {text!r}") from None
     if value < low or (high is not None and value > high):
         bound = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise web.HTTPBadRequest(reason=f"{name} must be {bound}")
+        raise InvalidInput(f"{name} must be {bound}")
     if value > _MAX_INT:  # SQLite integers are 64-bit: a larger one cannot even be bound
-        raise web.HTTPBadRequest(reason=f"{name} must be at most {_MAX_INT}")
+        raise InvalidInput(f"{name} must be at most {_MAX_INT}")
     return value
 
 

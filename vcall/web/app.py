@@ -9,6 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
+from vcall._errors import NotAllowed, NotFound
 from vcall.keygen import new_page_key
 from vcall.ncco import DEFAULT_TALK, DEFAULT_USER, NccoBuilder
 from vcall.paths import Paths
@@ -17,7 +18,7 @@ from vcall.store import DEFAULT_DURABILITY, EventStore, open_store
 from vcall.tokens import DEFAULT_TTL
 from vcall.web import api, openapi, page, signed, voice
 from vcall.web.access import PAGE_KEY, ensure_guarded, guarded
-from vcall.web.answers import refusal
+from vcall.web.answers import failure
 from vcall.web.body import MAX_BODY
 from vcall.web.hub import EventHub
 from vcall.web.keys import HUB, LOG, NCCO, STORE
@@ -50,13 +51,13 @@ class ServeOptions:
 
 
 async def _not_found(request: web.Request) -> web.Response:
-    raise web.HTTPNotFound()
+    raise NotFound(f"nothing at {request.path}")
 
 
 async def healthz(request: web.Request) -> web.Response:
     """``GET /healthz``: the server is up."""
     if request.method not in ("GET", "HEAD"):
-        return refusal(405, f"method {request.method} not allowed", Allow="GET")
+        return failure(NotAllowed(f"method {request.method} not allowed"), Allow="GET")
     return web.json_response({"ok": True})
 
 

@@ -6,39 +6,13 @@ import asyncio
 
 from aiohttp import web
 
+from vcall._errors import BodyTimeout, BodyTooLarge, UnreadableBody
+
 #: Largest webhook body accepted; Vonage's events are a few hundred bytes.
 MAX_BODY = 64 * 1024
 #: Seconds a client may take to send its whole body (slow senders must not hold a handler).
 BODY_TIMEOUT = 10.0
 _BODY = web.RequestKey("body", bytes)
-
-
-class UnreadableBody(Exception):
-    """The body cannot be taken: ``status`` is the HTTP answer, ``head`` what was read."""
-
-    status = 400
-
-    def __init__(self, reason: str, head: bytes = b"") -> None:
-        super().__init__(reason)
-        self.head = head
-
-
-class BodyTooLarge(UnreadableBody):
-    """The body passed :data:`MAX_BODY`."""
-
-    status = 413
-
-    def __init__(self, head: bytes) -> None:
-        super().__init__(f"body is larger than {MAX_BODY // 1024} KiB", head)
-
-
-class BodyTimeout(UnreadableBody):
-    """The client did not send its whole body within :data:`BODY_TIMEOUT` (slow sender)."""
-
-    status = 408
-
-    def __init__(self) -> None:
-        super().__init__(f"body not received within {BODY_TIMEOUT:g} s")
 
 
 async def read_body(request: web.Request) -> bytes:
@@ -53,7 +27,7 @@ async def read_body(request: web.Request) -> bytes:
         # nothing to wait for, so no timeout to arm. This is the hot path.
         body = stream.read_nowait()
         if len(body) > MAX_BODY:
-            raise BodyTooLarge(body[:MAX_BODY])
+            raise _too_large(body[:MAX_BODY])
         request[_BODY] = body
         return body
     if _BODY in request:
@@ -63,17 +37,21 @@ async def read_body(request: web.Request) -> bytes:
     try:
         async with asyncio.timeout(BODY_TIMEOUT):
             if request.content_length is not None and request.content_length > MAX_BODY:
-                raise BodyTooLarge(await request.content.read(MAX_BODY))
+                raise _too_large(await request.content.read(MAX_BODY))
             async for chunk in request.content.iter_chunked(MAX_BODY):
                 chunks.append(chunk)
                 size += len(chunk)
                 if size > MAX_BODY:
-                    raise BodyTooLarge(b"".join(chunks)[:MAX_BODY])
+                    raise _too_large(b"".join(chunks)[:MAX_BODY])
     except TimeoutError:
-        raise BodyTimeout() from None
+        raise BodyTimeout(f"body not received within {BODY_TIMEOUT:g} s") from None
     except ConnectionError:
         # The client hung up mid-body: answered like any unreadable body (aiohttp drops the
         # answer quietly when it finds the connection gone).
         raise UnreadableBody("connection lost before the whole body arrived") from None
     request[_BODY] = body = b"".join(chunks)
     return body
+
+
+def _too_large(head: bytes) -> BodyTooLarge:
+    return BodyTooLarge(f"body is larger than {MAX_BODY // 1024} KiB", head)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from vcall._errors import ConfigError
+from vcall._errors import ConfigError, NotFound
 from vcall.web.access import guarded
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ async def client_file(request: web.Request) -> web.FileResponse:
     """One of the page's own files."""
     path = request.app[PAGE].client_dir / FILES[request.path]
     if not path.is_file():
-        raise web.HTTPNotFound(reason=f"{path} is missing: reinstall vcall")
+        raise NotFound(f"{path} is missing: reinstall vcall")
     return web.FileResponse(path, headers=_NO_CACHE)
 
 
@@ -64,9 +64,7 @@ async def sdk_bundle(request: web.Request) -> web.FileResponse:
     """The browser SDK's UMD bundle, as installed by ``npm ci`` in ``client/``."""
     path = request.app[PAGE].client_dir / SDK_BUNDLE
     if not path.is_file():
-        raise web.HTTPNotFound(
-            reason="the Vonage Client SDK is not installed: run `npm ci` in client/"
-        )
+        raise NotFound("the Vonage Client SDK is not installed: run `npm ci` in client/")
     return web.FileResponse(path, headers=_NO_CACHE)
 
 

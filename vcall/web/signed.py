@@ -21,10 +21,11 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from vcall._errors import InvalidSignature, UnreadableBody
 from vcall._logging import protect
-from vcall.signing import MAX_AGE, InvalidSignature, query_payload, verify
+from vcall.signing import MAX_AGE, query_payload, verify
 from vcall.web.answers import filed_refusal
-from vcall.web.body import UnreadableBody, read_body
+from vcall.web.body import read_body
 
 if TYPE_CHECKING:
     from vcall.config import Settings
@@ -114,11 +115,12 @@ async def verified(
             # read_body keeps the bytes on the request, so the handler sees the same body.
             payload = await read_body(request)
         except UnreadableBody as exc:
-            return await filed_refusal(request, exc.status, str(exc), exc.head)
+            return await filed_refusal(request, exc, exc.head)
     reason = verifier.check(request.headers.get("Authorization"), payload)
     if reason is not None:
         # A signed answer request never gets here, so answering never waits on the store.
-        return await filed_refusal(request, 401, reason, payload, **{"WWW-Authenticate": _REALM})
+        refused = InvalidSignature(reason)
+        return await filed_refusal(request, refused, payload, **{"WWW-Authenticate": _REALM})
     return await handler(request)
 
 

@@ -11,10 +11,11 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
-from vcall.events import InvalidEvent, event_from_mapping, parse_event
+from vcall._errors import InvalidEvent, InvalidInput, NotAllowed, NotFound, UnreadableBody
+from vcall.events import event_from_mapping, parse_event
 from vcall.signing import query_payload
-from vcall.web.answers import filed_refusal, json_response, refusal
-from vcall.web.body import UnreadableBody, read_body
+from vcall.web.answers import failure, filed_refusal, json_response
+from vcall.web.body import read_body
 from vcall.web.keys import HUB, LOG, NCCO, STORE
 from vcall.web.signed import WebhookVerifier, verifying
 
@@ -38,21 +39,21 @@ class Webhooks:
         params: Any
         if request.method not in _ANSWER_METHODS:
             allow = ", ".join(_ALLOWED)
-            return refusal(405, f"method {request.method} not allowed", Allow=allow)
+            return failure(NotAllowed(f"method {request.method} not allowed"), Allow=allow)
         if request.method == "POST":
             try:
                 params = msgspec.json.decode(await read_body(request) or b"{}")
             except UnreadableBody as exc:
-                return refusal(exc.status, str(exc))
+                return failure(exc)
             except (msgspec.DecodeError, RecursionError):
-                return refusal(400, "answer body is not JSON")
+                return failure(InvalidInput("answer body is not JSON"))
             if not isinstance(params, dict):
-                return refusal(400, "answer body must be a JSON object")
+                return failure(InvalidInput("answer body must be a JSON object"))
         else:
             params = request.query
         caller = params.get("from")
         if caller is not None and not isinstance(caller, str):
-            return refusal(400, "field 'from' must be a string")
+            return failure(InvalidInput("field 'from' must be a string"))
         self.log.answer(caller, request.path)
         return json_response(self.ncco.build(caller))
 
@@ -74,12 +75,12 @@ class Webhooks:
                     body = exc.head
                 allow = ", ".join(_ALLOWED)
                 return await filed_refusal(
-                    request, 405, f"method {method} not allowed", body, Allow=allow
+                    request, NotAllowed(f"method {method} not allowed"), body, Allow=allow
                 )
         except UnreadableBody as exc:
-            return await filed_refusal(request, exc.status, str(exc), exc.head)
+            return await filed_refusal(request, exc, exc.head)
         except InvalidEvent as exc:
-            return await filed_refusal(request, 400, str(exc), raw)
+            return await filed_refusal(request, exc, raw)
         stored = await self.store.append(parsed)
         if stored is None:
             self.log.event(None, parsed.status, duplicate=True)
@@ -91,7 +92,7 @@ class Webhooks:
 
 async def unknown(request: web.Request) -> web.Response:
     """Any other ``/voice/`` path: 404 (signed like the rest when signatures are checked)."""
-    return refusal(404, f"no webhook at {request.path}: use /voice/answer and /voice/event")
+    return failure(NotFound(f"no webhook at {request.path}: use /voice/answer and /voice/event"))
 
 
 def add_routes(app: web.Application, verifier: WebhookVerifier | None = None) -> None:

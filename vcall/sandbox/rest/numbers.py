@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from vcall._errors import ConfigError
+from vcall._errors import InvalidInput
 from vcall.sandbox.account import owned_number
 from vcall.sandbox.rest.protocol import STATE, numbers_error, params
 
@@ -124,7 +124,7 @@ async def buy(request: web.Request) -> web.Response:
             return numbers_error(420, "method failed: you already own this number")
         try:
             record = owned_number(msisdn)
-        except ConfigError as exc:  # found by fuzzing: "00" is digits but no number
+        except InvalidInput as exc:  # found by fuzzing: "00" is digits but no number
             return numbers_error(420, f"method failed: {exc}")
         if record["country"] != country:
             return numbers_error(420, f"method failed: {msisdn} is not a {country} number")

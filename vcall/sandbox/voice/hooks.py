@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from vcall._errors import ConfigError
+from vcall._errors import ConfigError, WebhookFailed
 from vcall.signing import query_payload, sign
 
 if TYPE_CHECKING:
@@ -95,10 +95,6 @@ def resolve_route(state: SandboxState, to: str) -> Route:
         signature_secret=account.signature_secret if voice.get("signed_callbacks") else None,
         users=frozenset(u["name"] for u in state.users(app["id"])),
     )
-
-
-class WebhookFailed(Exception):
-    """A webhook could not be delivered (after its retry); ``str()`` says why."""
 
 
 @dataclass(frozen=True)

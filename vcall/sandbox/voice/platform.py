@@ -31,8 +31,8 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from vcall import state as state_file
-from vcall._errors import ConfigError
-from vcall.sandbox.voice.hooks import Route, Webhook, WebhookFailed, Webhooks, resolve_route
+from vcall._errors import ConfigError, Conflict, WebhookFailed
+from vcall.sandbox.voice.hooks import Route, Webhook, Webhooks, resolve_route
 from vcall.sandbox.voice.legs import Leg, error_event
 from vcall.sandbox.voice.request import CONNECT_LIMIT, CallRequest, Outcome
 from vcall.sandbox.voice.rtc import Device, Ring, RtcHub, StandIn
@@ -370,7 +370,7 @@ class Platform:
     async def place(self, request: CallRequest) -> Call:
         """Start a call; it runs in the background (see :meth:`Call.wait`)."""
         if self._http is None:
-            raise ConfigError("the sandbox platform is not running")
+            raise Conflict("the sandbox platform is not running")
         to = request.to or await asyncio.to_thread(self.default_number)
         route = await asyncio.to_thread(resolve_route, self.state, to)
         call = Call(request, to, route, Webhooks(self._http, route), self.rtc)

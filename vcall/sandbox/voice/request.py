@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from vcall._errors import ConfigError
+from vcall._errors import InvalidInput
 
 #: The seed call's caller.
 DEFAULT_CALLER = "441234567890"
@@ -47,15 +47,15 @@ class CallRequest:
 
     @classmethod
     def from_json(cls, data: Any) -> CallRequest:
-        """Validate ``POST /sandbox/calls`` input; raises ConfigError with the reason."""
+        """Validate ``POST /sandbox/calls`` input; raises InvalidInput with the reason."""
         if not isinstance(data, dict):
-            raise ConfigError("the call must be a JSON object")
+            raise InvalidInput("the call must be a JSON object")
         unknown = set(data) - {f.replace("from_", "from") for f in cls.__dataclass_fields__}
         if unknown:
-            raise ConfigError(f"unknown field(s): {', '.join(sorted(unknown))}")
+            raise InvalidInput(f"unknown field(s): {', '.join(sorted(unknown))}")
         caller = data.get("from", DEFAULT_CALLER)
         if not isinstance(caller, str) or not caller.strip():
-            raise ConfigError("'from' must be a non-empty string")
+            raise InvalidInput("'from' must be a non-empty string")
         to = data.get("to")
         if to is not None:
             from vcall.phone import normalise
@@ -63,16 +63,16 @@ class CallRequest:
             to = normalise(str(to))
         outcome = data.get("outcome")
         if outcome is not None and outcome not in Outcome.__members__:
-            raise ConfigError(f"'outcome' must be one of {', '.join(Outcome)}")
+            raise InvalidInput(f"'outcome' must be one of {', '.join(Outcome)}")
         times = {}
         for name in ("talk_for", "answer_after", "hold", "ring_timeout", "cancel_after"):
             value = data.get(name)
             if value is None:
                 continue
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise ConfigError(f"'{name}' must be a number of seconds ≥ 0")
+                raise InvalidInput(f"'{name}' must be a number of seconds ≥ 0")
             if value > CONNECT_LIMIT:
-                raise ConfigError(f"'{name}' must be at most {CONNECT_LIMIT:.0f} seconds")
+                raise InvalidInput(f"'{name}' must be at most {CONNECT_LIMIT:.0f} seconds")
             times[name] = float(value)
         return cls(
             from_=caller.strip(),

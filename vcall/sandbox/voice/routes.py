@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from vcall._errors import ConfigError, VcallError
+from vcall._errors import Conflict, InvalidInput, NotFound
 from vcall.sandbox.voice.platform import HANG_UP_GRACE, Platform
 from vcall.sandbox.voice.request import CallRequest
 from vcall.sandbox.voice.rtc import RtcHub
@@ -34,18 +34,12 @@ RTC = web.AppKey("rtc", RtcHub)
 MAX_WAIT = 60.0
 
 
-class LiveMode(VcallError):
-    """A sandbox-only route was asked for while serving live."""
-
-    status = 409
-
-
 async def post_call(request: web.Request) -> web.Response:
     """``POST /sandbox/calls``: start a simulated call."""
     try:
         data = json.loads(await request.read() or b"{}")
     except ValueError:
-        raise ConfigError("the call must be a JSON object") from None
+        raise InvalidInput("the call must be a JSON object") from None
     call = await request.app[PLATFORM].place(CallRequest.from_json(data))
     return web.json_response(call.summary(), status=201)
 
@@ -54,11 +48,11 @@ async def call_status(request: web.Request) -> web.Response:
     """``GET /sandbox/calls/{id}``: the call's summary, after waiting up to ``wait`` s."""
     call = request.app[PLATFORM].call(request.match_info["id"])
     if call is None:
-        raise web.HTTPNotFound(reason="no such call (calls are kept while vcall serve runs)")
+        raise NotFound("no such call (calls are kept while vcall serve runs)")
     try:
         wait = min(float(request.query.get("wait", 0)), MAX_WAIT)
     except ValueError:
-        raise ConfigError("'wait' must be a number of seconds") from None
+        raise InvalidInput("'wait' must be a number of seconds") from None
     if wait > 0:
         await call.wait(wait)
     return web.json_response(call.summary())
@@ -66,7 +60,7 @@ async def call_status(request: web.Request) -> web.Response:
 
 async def live_mode(request: web.Request) -> web.Response:
     """Sandbox routes while serving live."""
-    raise LiveMode(
+    raise Conflict(
         "vcall serve is in live mode: calls come from real phones (call your Vonage number); "
         "restart it with --sandbox to simulate one"
     )

@@ -37,6 +37,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import WSMsgType, web
 
+from vcall._errors import SessionRefused
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -199,14 +201,6 @@ class StandIn:
         """Forget whatever it was about to do."""
         if self._task is not None and self._task is not asyncio.current_task():
             self._task.cancel()
-
-
-class SessionRefused(Exception):
-    """A page's JWT was not accepted; ``code`` is the SDK-style error code."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 class PageSession:
