@@ -39,11 +39,6 @@ class Settings:
     #: Setting name → the layer it came from: ``flag``, ``env``, ``.env`` or ``state``.
     sources: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
-    @property
-    def has_live_credentials(self) -> bool:
-        """True when an API key is configured outside the state file (env, .env or flag)."""
-        return self.sources.get("api_key", "state") != "state"
-
 
 def _dotenv(path: Path) -> dict[str, str]:
     if not path.is_file():

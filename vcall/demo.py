@@ -38,21 +38,21 @@ async def run_demo(
     on_call: Callable[[dict[str, Any]], None],
 ) -> None:
     """Serve on ``port``, set up the sandbox, place ``call`` (if any), then serve on or stop."""
+    from vcall.modes import sandbox_secret
     from vcall.paths import Paths
     from vcall.provision import run_setup
     from vcall.remote import discovery
-    from vcall.sandbox.account import SandboxState
     from vcall.sandbox.voice.routes import PLATFORM
     from vcall.serving import running
     from vcall.web.app import ServeOptions, create_app
 
     paths = Paths.default()
-    account = await asyncio.to_thread(lambda: SandboxState.open(paths).account)
+    secret = await asyncio.to_thread(sandbox_secret, paths)
     options = ServeOptions(
         store_path=paths.events_db,
         page_key=discovery.page_key(paths),
         # The sandbox signs every webhook: check them, as a live deployment should.
-        signature_secret=account.signature_secret,
+        signature_secret=secret,
         sandbox=True,
         paths=paths,
     )

@@ -1,10 +1,8 @@
 """The Vonage gateway: the only module that imports ``vonage``.
 
-:func:`connect` is the one place where live and sandbox differ. Live, the SDK talks to
-``api.nexmo.com`` / ``rest.nexmo.com``; sandbox, the embedded sandbox API is started on a
-loopback port and the SDK is pointed at it with ``HttpClientOptions(api_host=…,
-rest_host=…)`` and told to trust the sandbox's CA (``REQUESTS_CA_BUNDLE``, for the duration
-of the block). Everything above this module is one code path.
+It speaks the SDK to the hosts, with the credentials, that :mod:`vcall.modes` hands it
+(``HttpClientOptions(api_host=…, rest_host=…)``): Vonage's live, or the embedded sandbox's.
+Everything above this module is one code path.
 
 SDK failures become :mod:`vcall._errors` with one human line (:func:`_translated`): bad
 credentials, a refused JWT, a missing resource, rate limiting, an unreachable host.
@@ -14,27 +12,19 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from vcall._errors import AuthError, ConfigError, NotFound, RateLimited, UpstreamError
-from vcall._logging import protect
+from vcall.modes import LIVE_API_HOST, LIVE_REST_HOST, Credentials, Mode
 
-if TYPE_CHECKING:
-    from vcall.config import Settings
-
-Mode = Literal["sandbox", "live"]
-LIVE_API_HOST = "api.nexmo.com"
-LIVE_REST_HOST = "rest.nexmo.com"
 #: Seconds before an SDK request gives up (the SDK's default is to wait forever).
 TIMEOUT = 30
 
 
 @dataclass(frozen=True)
-class Webhooks:
+class WebhookUrls:
     """The voice webhook URLs an application points at."""
 
     answer_url: str
@@ -42,13 +32,13 @@ class Webhooks:
     fallback_url: str
 
     @classmethod
-    def for_public_url(cls, public_url: str) -> Webhooks:
+    def for_public_url(cls, public_url: str) -> WebhookUrls:
         """``{public_url}/voice/answer``, ``/voice/event``, ``/voice/fallback``."""
         base = public_url.rstrip("/")
         return cls(f"{base}/voice/answer", f"{base}/voice/event", f"{base}/voice/fallback")
 
     @classmethod
-    def of(cls, application: dict[str, Any]) -> Webhooks | None:
+    def of(cls, application: dict[str, Any]) -> WebhookUrls | None:
         """The webhooks of an application as :meth:`Gateway.get_application` returns it."""
         hooks = ((application.get("capabilities") or {}).get("voice") or {}).get("webhooks") or {}
         try:
@@ -59,15 +49,6 @@ class Webhooks:
             )
         except (KeyError, TypeError):
             return None
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """The account key and secret the SDK authenticates with (and the signature secret)."""
-
-    api_key: str
-    api_secret: str
-    signature_secret: str | None = None
 
 
 class _DropHttpErrorWarnings(logging.Filter):
@@ -243,7 +224,7 @@ class Gateway:
         return found
 
     @staticmethod
-    def _config(name: str, hooks: Webhooks, public_key: str | None) -> Any:
+    def _config(name: str, hooks: WebhookUrls, public_key: str | None) -> Any:
         from vonage_application import ApplicationConfig
         from vonage_application.common import Capabilities, Keys, Voice, VoiceUrl, VoiceWebhooks
 
@@ -263,7 +244,7 @@ class Gateway:
             keys=Keys(public_key=public_key) if public_key else None,
         )
 
-    def create_application(self, name: str, hooks: Webhooks) -> dict[str, Any]:
+    def create_application(self, name: str, hooks: WebhookUrls) -> dict[str, Any]:
         """A new voice application; Vonage generates the key pair and returns
         ``keys.private_key`` in this answer only."""
         with self._translated("basic"):
@@ -271,7 +252,7 @@ class Gateway:
         return app.model_dump(exclude_none=True)
 
     def update_application(
-        self, application_id: str, name: str, hooks: Webhooks, public_key: str | None = None
+        self, application_id: str, name: str, hooks: WebhookUrls, public_key: str | None = None
     ) -> dict[str, Any]:
         """Replace the application's name and webhooks (and its public key, if given)."""
         with self._translated("basic"):
@@ -373,61 +354,3 @@ class Gateway:
             except NotFoundError:
                 return False
         return True
-
-
-@contextlib.contextmanager
-def _trusting(ca_cert: Path) -> Iterator[None]:
-    """Make ``requests`` trust ``ca_cert`` and go direct to loopback while the block runs."""
-    saved = {k: os.environ.get(k) for k in ("REQUESTS_CA_BUNDLE", "NO_PROXY", "no_proxy")}
-    os.environ["REQUESTS_CA_BUNDLE"] = str(ca_cert)
-    # An HTTPS_PROXY must not swallow the loopback sandbox.
-    bypass = ",".join(filter(None, [saved["NO_PROXY"] or saved["no_proxy"], "127.0.0.1,localhost"]))
-    os.environ["NO_PROXY"] = os.environ["no_proxy"] = bypass
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
-def sandbox_credentials(settings: Settings, account: Any) -> Credentials:
-    """Sandbox mode: a key or secret given as a flag, in the environment or ``.env`` is used
-    as given (so a wrong one fails as it would live); otherwise the sandbox account's."""
-
-    def pick(name: str) -> str:
-        given = getattr(settings, name)
-        if given and settings.sources.get(name) != "state":
-            return given
-        return getattr(account, name)
-
-    return Credentials(pick("api_key"), pick("api_secret"), account.signature_secret)
-
-
-def live_credentials(settings: Settings) -> Credentials:
-    """Live mode: the account key and secret, from flags, environment or ``.env`` (the
-    state file only ever holds the sandbox's)."""
-    if not settings.has_live_credentials or settings.sources.get("api_secret") == "state":
-        raise ConfigError(
-            "no Vonage credentials: set VONAGE_API_KEY and VONAGE_API_SECRET (or put them in "
-            ".env), or try the embedded sandbox with --sandbox"
-        )
-    return Credentials(settings.api_key, settings.api_secret, settings.signature_secret)
-
-
-@contextlib.contextmanager
-def connect(mode: Mode, settings: Settings) -> Iterator[Gateway]:
-    """A gateway to Vonage (``live``) or to the embedded sandbox, started for the block."""
-    if mode == "live":
-        yield Gateway("live", live_credentials(settings))
-        return
-    from vcall.sandbox.account import SandboxState
-    from vcall.sandbox.rest.server import in_background
-
-    sandbox = SandboxState.open(settings.paths)
-    with in_background(sandbox) as endpoint, _trusting(endpoint.ca_cert):
-        credentials = sandbox_credentials(settings, sandbox.account)
-        protect(credentials.api_secret, credentials.signature_secret)
-        yield Gateway("sandbox", credentials, endpoint.host, endpoint.host)

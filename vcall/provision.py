@@ -18,8 +18,9 @@ from vcall import state as state_file
 from vcall._errors import ConfigError, Conflict, NotFound, Refused
 from vcall._files import write_private
 from vcall.config import Settings, load_settings
-from vcall.gateway import Gateway, Mode, Webhooks, connect
+from vcall.gateway import Gateway, WebhookUrls
 from vcall.keygen import new_key_pair
+from vcall.modes import Mode, for_mode, given, resolve_mode, vonage_api
 from vcall.paths import Paths
 
 DEFAULT_NAME = "vcall"
@@ -129,7 +130,7 @@ class Provisioner:
         """Provision everything; ``application_id``/``private_key`` (a path or PEM) are the
         ones already configured (flags → env → .env → state), if any."""
         saved = state_file.load(self.paths)
-        hooks = Webhooks.for_public_url(options.public_url)
+        hooks = WebhookUrls.for_public_url(options.public_url)
         actions: dict[str, str] = {}
 
         with self.step("Application") as done:
@@ -168,7 +169,7 @@ class Provisioner:
     def _application(
         self,
         options: SetupOptions,
-        hooks: Webhooks,
+        hooks: WebhookUrls,
         application_id: str | None,
         private_key: str | None,
     ) -> tuple[dict[str, Any], str, str]:
@@ -208,7 +209,7 @@ class Provisioner:
             key, new_public = new_key_pair()
         if key != on_disk:
             self._write_key(key)  # .vcall/private.key is always the key that works
-        if new_public is None and Webhooks.of(app) == hooks and app["name"] == name:
+        if new_public is None and WebhookUrls.of(app) == hooks and app["name"] == name:
             return app, key, "found"
         updated = self.gateway.update_application(app["id"], name, hooks, new_public)
         return updated, key, "updated key" if new_public else "updated webhooks"
@@ -351,12 +352,11 @@ class Provisioner:
         return done
 
 
-def resolve_mode(flag: Mode | None, settings: Settings) -> Mode:
-    """``--live``/``--sandbox`` if given; else live when an API key is configured outside the
-    state file (flag, environment, .env), sandbox otherwise."""
-    if flag is not None:
-        return flag
-    return "live" if settings.has_live_credentials else "sandbox"
+@contextlib.contextmanager
+def connect(mode: Mode, settings: Settings) -> Iterator[Gateway]:
+    """A gateway to Vonage (``live``) or to the embedded sandbox, started for the block."""
+    with vonage_api(mode, settings) as api:
+        yield Gateway(api.mode, api.credentials, api.api_host, api.rest_host)
 
 
 def resolve_public_url(flag: str | None, mode: Mode, paths: Paths) -> str:
@@ -405,22 +405,14 @@ def run_setup(
     paths = Paths.default()
     settings = load_settings(paths)
     chosen = resolve_mode(mode, settings)
-    saved = state_file.load(paths)
-    same_mode = saved.get("mode") == chosen
-
-    def configured(name: str) -> str | None:
-        # A value remembered from a setup in the other mode names nothing here.
-        source = settings.sources.get(name)
-        if source == "state" and (name == "private_key" or not same_mode):
-            return None
-        return getattr(settings, name)
-
+    saved_mode = state_file.load(paths).get("mode")
     with connect(chosen, settings) as gateway:
         options = SetupOptions(public_url=resolve_public_url(public_url, chosen, paths), **choices)
         return Provisioner(gateway, paths, step=step, confirm=confirm).setup(
             options,
-            application_id=configured("application_id"),
-            private_key=configured("private_key"),
+            application_id=for_mode(settings, "application_id", chosen, saved_mode),
+            # The saved private_key names .vcall/private.key, which setup reads for itself.
+            private_key=given(settings, "private_key"),
         )
 
 

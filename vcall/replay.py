@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vcall._errors import ConfigError, NotFound, RemoteError
+from vcall.modes import default_mode, webhook_secret
 from vcall.signing import query_payload, sign
 
 if TYPE_CHECKING:
@@ -67,9 +68,7 @@ class Delivery:
 def signer_for(settings: Settings) -> Signer | None:
     """Sign like the Voice API, with the secret vcall serve checks (in the sandbox, the
     sandbox account's), else None."""
-    from vcall.web.signed import webhook_secret
-
-    secret = webhook_secret(settings, sandbox=not settings.has_live_credentials)
+    secret = webhook_secret(settings, sandbox=default_mode(settings) == "sandbox")
     if not secret:
         return None
     api_key, application_id = settings.api_key or "", settings.application_id or ""

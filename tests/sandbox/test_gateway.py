@@ -9,7 +9,8 @@ import pytest
 from aiohttp import web
 
 from vcall._errors import AuthError, NotFound, RateLimited, UpstreamError
-from vcall.gateway import Credentials, Gateway, Webhooks, _trusting
+from vcall.gateway import Gateway, WebhookUrls
+from vcall.modes import Credentials, trusting
 
 
 @pytest.fixture
@@ -44,7 +45,7 @@ async def failing_server(aiohttp_server, tls, status: int, body: str):  # type: 
 async def test_http_failures_are_one_line(aiohttp_server, tls, caplog, status, body, error, words):
     host = await failing_server(aiohttp_server, tls, status, body)
     gateway = Gateway("sandbox", Credentials("key", "secret"), host, host)
-    with _trusting(tls.ca_cert), pytest.raises(error) as caught:
+    with trusting(tls.ca_cert), pytest.raises(error) as caught:
         await asyncio.to_thread(gateway.owned_numbers)
     assert words in str(caught.value) and "\n" not in str(caught.value)
     # The SDK's own warning (with the raw body) is not shown next to ours.
@@ -56,7 +57,7 @@ def test_an_unreachable_host_is_named(tls):
         sock.bind(("127.0.0.1", 0))
         host = f"127.0.0.1:{sock.getsockname()[1]}"
     gateway = Gateway("sandbox", Credentials("key", "secret"), host, host)
-    with _trusting(tls.ca_cert), pytest.raises(UpstreamError) as caught:
+    with trusting(tls.ca_cert), pytest.raises(UpstreamError) as caught:
         gateway.owned_numbers()
     assert f"cannot reach {host}" in str(caught.value)
 
@@ -73,7 +74,7 @@ def test_trusting_restores_the_environment(monkeypatch, tls):
     import os
 
     monkeypatch.setenv("NO_PROXY", "example.com")
-    with _trusting(tls.ca_cert):
+    with trusting(tls.ca_cert):
         assert os.environ["REQUESTS_CA_BUNDLE"] == str(tls.ca_cert)
         assert os.environ["NO_PROXY"] == "example.com,127.0.0.1,localhost"
     assert "REQUESTS_CA_BUNDLE" not in os.environ
@@ -82,9 +83,9 @@ def test_trusting_restores_the_environment(monkeypatch, tls):
 
 def test_a_refused_jwt_points_at_the_private_key(state):
     from vcall.config import load_settings
-    from vcall.gateway import connect
     from vcall.keygen import new_key_pair
     from vcall.paths import Paths
+    from vcall.provision import connect
 
     with connect("sandbox", load_settings(Paths.default())) as gateway:
         app = gateway.create_application("x", _hooks())
@@ -93,5 +94,5 @@ def test_a_refused_jwt_points_at_the_private_key(state):
     assert "VONAGE_PRIVATE_KEY" in str(caught.value)
 
 
-def _hooks() -> Webhooks:
-    return Webhooks.for_public_url("http://127.0.0.1:3000")
+def _hooks() -> WebhookUrls:
+    return WebhookUrls.for_public_url("http://127.0.0.1:3000")

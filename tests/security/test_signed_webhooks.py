@@ -153,9 +153,9 @@ def test_startup_warnings():
 def test_webhook_secret_sandbox_always_has_one(monkeypatch):
     from vcall import state as state_file
     from vcall.config import load_settings
+    from vcall.modes import webhook_secret
     from vcall.paths import Paths
     from vcall.sandbox.account import SandboxState
-    from vcall.web.signed import webhook_secret
 
     paths = Paths.default()
     sandbox_secret = SandboxState.open(paths).account.signature_secret

@@ -76,15 +76,17 @@ def serve(
     calls in progress are hung up first, and their last events stored.
     """
     from vcall.config import load_settings
+    from vcall.modes import resolve_mode, webhook_secret
     from vcall.paths import Paths
     from vcall.remote import discovery
     from vcall.serving import run, serve_forever
     from vcall.web.app import ServeOptions, create_app
-    from vcall.web.signed import startup_warnings, webhook_secret
+    from vcall.web.signed import startup_warnings
 
     paths = Paths.default()
     settings = load_settings(paths, signature_secret=signature_secret)
-    sandbox_mode = not settings.has_live_credentials if sandbox is None else sandbox
+    flag = None if sandbox is None else ("sandbox" if sandbox else "live")
+    sandbox_mode = resolve_mode(flag, settings) == "sandbox"
     secret = webhook_secret(settings, sandbox=sandbox_mode, flag=signature_secret)
     for warning in startup_warnings(host, secret=secret, verify=not no_verify):
         typer.secho(f"Warning: {warning}", err=True, fg=typer.colors.YELLOW)

@@ -17,18 +17,13 @@ import ipaddress
 import logging
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from vcall._errors import InvalidSignature, UnreadableBody
-from vcall._logging import protect
 from vcall.signing import MAX_AGE, query_payload, verify
 from vcall.web.answers import filed_refusal
 from vcall.web.body import read_body
-
-if TYPE_CHECKING:
-    from vcall.config import Settings
 
 logger = logging.getLogger("vcall.web.signed")
 _REALM = 'Bearer realm="vonage-signed-webhooks"'
@@ -122,26 +117,6 @@ async def verified(
         refused = InvalidSignature(reason)
         return await filed_refusal(request, refused, payload, **{"WWW-Authenticate": _REALM})
     return await handler(request)
-
-
-def webhook_secret(settings: Settings, *, sandbox: bool, flag: str | None = None) -> str | None:
-    """The secret webhooks are signed with.
-
-    One given on purpose (``--signature-secret``, ``VONAGE_SIGNATURE_SECRET``, ``.env``)
-    wins; otherwise, in the sandbox, the sandbox account's (its platform signs every webhook
-    with it, set up or not); otherwise the one ``vcall setup`` saved.
-    """
-    if flag:
-        return flag
-    if settings.signature_secret and settings.sources.get("signature_secret") != "state":
-        return settings.signature_secret
-    if sandbox:
-        from vcall.sandbox.account import SandboxState
-
-        secret = SandboxState.open(settings.paths).account.signature_secret
-        protect(secret)
-        return secret
-    return settings.signature_secret
 
 
 def startup_warnings(host: str, *, secret: str | None, verify: bool) -> list[str]:
