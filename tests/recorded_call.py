@@ -7,7 +7,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from vcall.replay import ANSWER_PATH, EVENT_PATH, Delivery, Signer, Webhook, deliver
+from vcall.delivery import Delivery, Webhook
+from vcall.replay import ANSWER_PATH, EVENT_PATH, deliver
+from vcall.signing import Signer
 
 
 @dataclass(frozen=True)

@@ -9,21 +9,21 @@ secret is configured.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+import aiohttp
 
 from vcall._errors import ConfigError, NotFound, RemoteError
+from vcall.delivery import Delivery, Sender, Webhook
 from vcall.modes import default_mode, webhook_secret
-from vcall.signing import query_payload, sign
+from vcall.signing import Signer, sign_with
 
 if TYPE_CHECKING:
     from vcall.config import Settings
     from vcall.store import EventStore, StoredEvent
 
-#: Gives a request's bearer token from the bytes it signs (body, or GET query as JSON).
-Signer = Callable[[bytes], str]
 #: Seconds one webhook may take before the replay gives up on the target.
 TIMEOUT = 10.0
 EVENT_PATH = "/voice/event"
@@ -32,78 +32,29 @@ ANSWER_PATH = "/voice/answer"
 _ANSWER_FIELDS = ("from", "to", "uuid", "conversation_uuid")
 
 
-@dataclass(frozen=True)
-class Webhook:
-    """One request to send: a GET with ``query`` or a POST of ``body`` (sent byte for byte)."""
-
-    method: str
-    path: str
-    query: dict[str, str] | None = None
-    body: bytes | None = None
-    label: str = ""
-
-    def signed_payload(self) -> bytes:
-        """What a signature covers: the body, or the query parameters as compact JSON."""
-        if self.body is not None:
-            return self.body
-        return query_payload((self.query or {}).items())
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """One request sent and what came back."""
-
-    path: str
-    status: int
-    body: Any
-    method: str = "POST"
-    label: str = ""
-
-    @property
-    def ok(self) -> bool:
-        """A 2xx answer."""
-        return 200 <= self.status < 300
-
-
 def signer_for(settings: Settings) -> Signer | None:
     """Sign like the Voice API, with the secret vcall serve checks (in the sandbox, the
     sandbox account's), else None."""
     secret = webhook_secret(settings, sandbox=default_mode(settings) == "sandbox")
     if not secret:
         return None
-    api_key, application_id = settings.api_key or "", settings.application_id or ""
-    return lambda payload: sign(secret, payload, api_key=api_key, application_id=application_id)
+    return sign_with(
+        secret, api_key=settings.api_key or "", application_id=settings.application_id or ""
+    )
 
 
 async def deliver(
     base_url: str, hooks: Iterable[Webhook], *, signer: Signer | None = None
 ) -> AsyncIterator[Delivery]:
     """Send each webhook to ``base_url`` in order, yielding each response as it comes."""
-    import aiohttp
-
-    base = base_url.rstrip("/")
     timeout = aiohttp.ClientTimeout(total=TIMEOUT)
-    try:
-        async with aiohttp.ClientSession(timeout=timeout) as http:
-            for hook in hooks:
-                headers = {"Content-Type": "application/json"} if hook.body is not None else {}
-                if signer is not None:
-                    headers["Authorization"] = f"Bearer {signer(hook.signed_payload())}"
-                async with http.request(
-                    hook.method,
-                    base + hook.path,
-                    params=hook.query,
-                    data=hook.body,
-                    headers=headers,
-                ) as resp:
-                    text = await resp.text()
-                try:
-                    body: Any = json.loads(text)
-                except ValueError:
-                    body = text
-                yield Delivery(hook.path, resp.status, body, hook.method, hook.label)
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        raise RemoteError(f"cannot reach {base_url}: {exc or type(exc).__name__}") from exc
+    async with aiohttp.ClientSession(timeout=timeout) as http:
+        sender = Sender(http, signer=signer, base_url=base_url)
+        for hook in hooks:
+            done = await sender.send(hook)
+            if done.status is None:
+                raise RemoteError(f"cannot reach {base_url}: {done.error}")
+            yield done
 
 
 def answer_request(events: Iterable[StoredEvent]) -> Webhook | None:

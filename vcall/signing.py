@@ -13,12 +13,14 @@ import hashlib
 import json
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from vcall._errors import InvalidSignature
 
 ISSUER = "Vonage"
+#: Gives a request's bearer token from the bytes it signs (body, or GET query as JSON).
+Signer = Callable[[bytes], str]
 #: How old (or how far in the future) a signature's ``iat`` may be.
 MAX_AGE = 300
 
@@ -48,6 +50,11 @@ def sign(
         "payload_hash": payload_hash(payload),
     }
     return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def sign_with(secret: str, *, api_key: str, application_id: str) -> Signer:
+    """A :data:`Signer` with ``secret``, for an application's webhooks."""
+    return lambda payload: sign(secret, payload, api_key=api_key, application_id=application_id)
 
 
 def verify(token: str, secret: str, payload: bytes, *, now: float | None = None) -> dict[str, Any]:

@@ -2,35 +2,32 @@
 
 :func:`resolve_route` reads, from the sandbox state, everything one call needs: the answer,
 event and fallback URLs with their methods and timeouts, whether callbacks are signed (and
-with which secret), and the application's users. :class:`Webhooks` then makes the requests:
-signed with :func:`vcall.signing.sign`, one retry on a timeout, a reset or HTTP 429/503/504,
-and the ``fallback_answer_url`` (also tried twice) when the answer URL fails.
+with which secret), and the application's users. :class:`CallWebhooks` then makes one call's
+requests through :class:`vcall.delivery.Sender` (signed, one retry where Vonage retries), and
+falls back to the ``fallback_answer_url`` (also tried twice) when the answer URL fails.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, replace
+from typing import Any
+
+import aiohttp
 
 from vcall._errors import ConfigError, WebhookFailed
-from vcall.signing import query_payload, sign
+from vcall.delivery import Delivery, Sender, Webhook
+from vcall.sandbox.account import SandboxState
+from vcall.signing import Signer, sign_with
 
-if TYPE_CHECKING:
-    import aiohttp
-
-    from vcall.sandbox.account import SandboxState
-
-#: Answers that Vonage retries once before giving up on a URL.
-RETRY_STATUSES = frozenset({429, 503, 504})
 _DEFAULT_CONNECT_MS = 1000
 _ANSWER_SOCKET_MS = 5000
 _EVENT_SOCKET_MS = 10000
 
 
 @dataclass(frozen=True)
-class Webhook:
-    """One webhook URL with its method and timeouts (seconds)."""
+class HookUrl:
+    """One of an application's webhook URLs, with its method and timeouts (seconds)."""
 
     address: str
     http_method: str = "POST"
@@ -38,7 +35,7 @@ class Webhook:
     socket_timeout: float = _EVENT_SOCKET_MS / 1000
 
     @classmethod
-    def parse(cls, data: Any, *, method: str, socket_ms: int) -> Webhook | None:
+    def parse(cls, data: Any, *, method: str, socket_ms: int) -> HookUrl | None:
         """A webhook from Applications API JSON (None when it has no address)."""
         if not isinstance(data, dict) or not data.get("address"):
             return None
@@ -58,12 +55,20 @@ class Route:
 
     application_id: str
     api_key: str
-    answer: Webhook
-    event: Webhook
-    fallback: Webhook | None = None
+    answer: HookUrl
+    event: HookUrl
+    fallback: HookUrl | None = None
     #: The account's signature secret when the application has ``signed_callbacks``.
     signature_secret: str | None = None
     users: frozenset[str] = frozenset()
+
+    def signer(self) -> Signer | None:
+        """How this application's webhooks are signed (None: they are not)."""
+        if not self.signature_secret:
+            return None
+        return sign_with(
+            self.signature_secret, api_key=self.api_key, application_id=self.application_id
+        )
 
 
 def resolve_route(state: SandboxState, to: str) -> Route:
@@ -77,8 +82,8 @@ def resolve_route(state: SandboxState, to: str) -> Route:
         )
     voice = app.get("capabilities", {}).get("voice", {})
     hooks = voice.get("webhooks", {})
-    answer = Webhook.parse(hooks.get("answer_url"), method="GET", socket_ms=_ANSWER_SOCKET_MS)
-    event = Webhook.parse(hooks.get("event_url"), method="POST", socket_ms=_EVENT_SOCKET_MS)
+    answer = HookUrl.parse(hooks.get("answer_url"), method="GET", socket_ms=_ANSWER_SOCKET_MS)
+    event = HookUrl.parse(hooks.get("event_url"), method="POST", socket_ms=_EVENT_SOCKET_MS)
     if answer is None or event is None:
         raise ConfigError(
             f"application {app['id']} has no voice answer_url/event_url; run `vcall setup`"
@@ -89,7 +94,7 @@ def resolve_route(state: SandboxState, to: str) -> Route:
         api_key=account.api_key,
         answer=answer,
         event=event,
-        fallback=Webhook.parse(
+        fallback=HookUrl.parse(
             hooks.get("fallback_answer_url"), method="GET", socket_ms=_ANSWER_SOCKET_MS
         ),
         signature_secret=account.signature_secret if voice.get("signed_callbacks") else None,
@@ -97,24 +102,13 @@ def resolve_route(state: SandboxState, to: str) -> Route:
     )
 
 
-@dataclass(frozen=True)
-class Delivery:
-    """One attempt at one webhook, as reported in a call's summary."""
-
-    kind: str  # answer, fallback, event
-    method: str
-    url: str
-    status: int | None
-    error: str | None = None
-
-
-@dataclass
-class Webhooks:
+class CallWebhooks:
     """Sends one call's webhooks and remembers every attempt."""
 
-    http: aiohttp.ClientSession
-    route: Route
-    deliveries: list[Delivery] = field(default_factory=list)
+    def __init__(self, http: aiohttp.ClientSession, route: Route) -> None:
+        self.route = route
+        self.sender = Sender(http, signer=route.signer())
+        self.deliveries: list[Delivery] = []
 
     async def ncco(self, params: dict[str, Any]) -> list[Any]:
         """The NCCO from the answer URL, else from the fallback URL; raises WebhookFailed."""
@@ -130,7 +124,7 @@ class Webhooks:
             }
             return await self._ncco("fallback", self.route.fallback, retry)
 
-    async def event(self, body: dict[str, Any], hook: Webhook | None = None) -> str | None:
+    async def event(self, body: dict[str, Any], hook: HookUrl | None = None) -> str | None:
         """Deliver one event; returns the failure reason, or None when it was acknowledged."""
         try:
             await self._deliver("event", hook or self.route.event, body)
@@ -138,67 +132,28 @@ class Webhooks:
             return str(failure)
         return None
 
-    async def _ncco(self, kind: str, hook: Webhook, params: dict[str, Any]) -> list[Any]:
-        body = await self._deliver(kind, hook, params)
+    async def _ncco(self, kind: str, hook: HookUrl, params: dict[str, Any]) -> list[Any]:
+        answer = await self._deliver(kind, hook, params)
         try:
-            ncco = json.loads(body)
+            ncco = json.loads(answer.raw)
         except ValueError:
             raise WebhookFailed(f"{kind} URL did not return JSON") from None
         if not isinstance(ncco, list):
             raise WebhookFailed(f"{kind} URL did not return an NCCO (a JSON array)")
         return ncco
 
-    async def _deliver(self, kind: str, hook: Webhook, params: dict[str, Any]) -> bytes:
-        """One request, plus one retry when Vonage would retry; the 2xx body or WebhookFailed."""
-        import aiohttp
-
-        reason = "not sent"
-        for _attempt in range(2):
-            try:
-                status, body = await self._send(hook, params)
-            except (TimeoutError, aiohttp.ClientConnectionError) as exc:
-                reason, retry = _describe(exc), True
-                self.deliveries.append(Delivery(kind, hook.http_method, hook.address, None, reason))
-            except aiohttp.ClientError as exc:
-                reason, retry = _describe(exc), False
-                self.deliveries.append(Delivery(kind, hook.http_method, hook.address, None, reason))
-            else:
-                self.deliveries.append(Delivery(kind, hook.http_method, hook.address, status))
-                if 200 <= status < 300:
-                    return body
-                reason, retry = f"{kind} URL answered HTTP {status}", status in RETRY_STATUSES
-            if not retry:
-                break
-        raise WebhookFailed(reason)
-
-    async def _send(self, hook: Webhook, params: dict[str, Any]) -> tuple[int, bytes]:
-        import aiohttp
-
-        headers: dict[str, str] = {}
-        kwargs: dict[str, Any]
+    async def _deliver(self, kind: str, hook: HookUrl, params: dict[str, Any]) -> Delivery:
+        """The request for ``params`` as ``hook`` takes them, delivered as Vonage would."""
         if hook.http_method == "GET":
-            query = {k: _text(v) for k, v in params.items()}
-            payload = query_payload(query.items())
-            kwargs = {"params": query}
+            request = Webhook("GET", hook.address, query={k: _text(v) for k, v in params.items()})
         else:
-            payload = json.dumps(params, separators=(",", ":")).encode()
-            headers["Content-Type"] = "application/json"
-            kwargs = {"data": payload}
-        if self.route.signature_secret:
-            token = sign(
-                self.route.signature_secret,
-                payload,
-                api_key=self.route.api_key,
-                application_id=self.route.application_id,
-            )
-            headers["Authorization"] = f"Bearer {token}"
+            body = json.dumps(params, separators=(",", ":")).encode()
+            request = Webhook(hook.http_method, hook.address, body=body)
+        request = replace(request, label=kind)
         timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=hook.connection_timeout, sock_read=hook.socket_timeout
         )
-        async with self.http.request(
-            hook.http_method, hook.address, headers=headers, timeout=timeout, **kwargs
-        ) as resp:
-            return resp.status, await resp.read()
+        return await self.sender.deliver(request, timeout, self.deliveries)
 
 
 def _text(value: Any) -> str:
@@ -208,9 +163,3 @@ def _text(value: Any) -> str:
     if value is None:
         return ""
     return json.dumps(value, separators=(",", ":"))
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, TimeoutError):
-        return "timed out"
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

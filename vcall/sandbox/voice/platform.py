@@ -27,12 +27,11 @@ import asyncio
 import logging
 import uuid
 from collections import OrderedDict
-from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from vcall import state as state_file
 from vcall._errors import ConfigError, Conflict, WebhookFailed
-from vcall.sandbox.voice.hooks import Route, Webhook, Webhooks, resolve_route
+from vcall.sandbox.voice.hooks import CallWebhooks, HookUrl, Route, resolve_route
 from vcall.sandbox.voice.legs import Leg, error_event
 from vcall.sandbox.voice.request import CONNECT_LIMIT, CallRequest, Outcome
 from vcall.sandbox.voice.rtc import Device, Ring, RtcHub, StandIn
@@ -63,7 +62,9 @@ NOT_SIMULATED = frozenset({"record", "conversation", "stream", "input", "notify"
 class Call:
     """One simulated call: its legs, its events and how it ended."""
 
-    def __init__(self, request: CallRequest, to: str, route: Route, hooks: Webhooks, rtc: RtcHub):
+    def __init__(
+        self, request: CallRequest, to: str, route: Route, hooks: CallWebhooks, rtc: RtcHub
+    ):
         self.request = request
         self.route = route
         self.hooks = hooks
@@ -77,7 +78,7 @@ class Call:
         self.task: asyncio.Task[None] | None = None
         self._player: asyncio.Task[None] | None = None
         self._caller_hung_up = False
-        self._outbox: asyncio.Queue[tuple[dict[str, Any], Webhook | None] | None] = asyncio.Queue()
+        self._outbox: asyncio.Queue[tuple[dict[str, Any], HookUrl | None] | None] = asyncio.Queue()
         self._done = asyncio.Event()
 
     @property
@@ -127,7 +128,17 @@ class Call:
             ],
             "errors": list(self.errors),
             # Each request for the NCCO (answer URL, retries, fallback), and how it went.
-            "answer_requests": [asdict(d) for d in self.hooks.deliveries if d.kind != "event"],
+            "answer_requests": [
+                {
+                    "kind": d.label,
+                    "method": d.method,
+                    "url": d.path,
+                    "status": d.status,
+                    "error": d.error,
+                }
+                for d in self.hooks.deliveries
+                if d.label != "event"
+            ],
         }
 
     # -- the call -------------------------------------------------------------------------
@@ -167,7 +178,7 @@ class Call:
         if self._player is not None:
             self._player.cancel()
 
-    def _emit(self, body: dict[str, Any], hook: Webhook | None = None) -> None:
+    def _emit(self, body: dict[str, Any], hook: HookUrl | None = None) -> None:
         self._outbox.put_nowait((body, hook))
 
     def _error(self, reason: str) -> None:
@@ -258,7 +269,7 @@ class Call:
                 stand_in.stop()
 
     async def _connected(
-        self, ring: Ring, leg: Leg, hook: Webhook | None, action: dict[str, Any]
+        self, ring: Ring, leg: Leg, hook: HookUrl | None, action: dict[str, Any]
     ) -> bool:
         """Ring the user and, if they answer, hold the line; False when the caller hung up."""
         request = self.request
@@ -277,7 +288,7 @@ class Call:
         self._emit(leg.completed(), hook)
         return by_user or caller_hangs_up is None or caller_hangs_up > limit
 
-    async def _caller_left(self, ring: Ring, leg: Leg, hook: Webhook | None) -> None:
+    async def _caller_left(self, ring: Ring, leg: Leg, hook: HookUrl | None) -> None:
         """The caller hung up during the app leg: end it and report it as Vonage does."""
         if leg.status in TERMINAL or leg.status == "completed":
             return  # already ended and reported
@@ -312,12 +323,12 @@ def _seconds(value: Any, default: float) -> float:
     )
 
 
-def _connect_event_hook(action: dict[str, Any]) -> Webhook | None:
+def _connect_event_hook(action: dict[str, Any]) -> HookUrl | None:
     """A connect action may send its leg's events elsewhere (``eventUrl``, ``eventMethod``)."""
     urls = action.get("eventUrl")
     if not isinstance(urls, list) or not urls or not isinstance(urls[0], str):
         return None
-    return Webhook(urls[0], str(action.get("eventMethod") or "POST").upper())
+    return HookUrl(urls[0], str(action.get("eventMethod") or "POST").upper())
 
 
 class Platform:
@@ -373,7 +384,7 @@ class Platform:
             raise Conflict("the sandbox platform is not running")
         to = request.to or await asyncio.to_thread(self.default_number)
         route = await asyncio.to_thread(resolve_route, self.state, to)
-        call = Call(request, to, route, Webhooks(self._http, route), self.rtc)
+        call = Call(request, to, route, CallWebhooks(self._http, route), self.rtc)
         self._calls[call.id] = call
         while len(self._calls) > KEEP_CALLS:
             oldest = next(iter(self._calls.values()))
