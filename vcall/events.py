@@ -1,9 +1,11 @@
-"""Call events as the Voice API delivers them to the event webhook.
+"""Call events as the Voice API delivers them to the event webhook, and as vcall stores them.
 
 :func:`parse_event` checks a raw body and returns a :class:`CallEvent`: the raw bytes,
 kept exactly as received, plus the normalised columns the store indexes. It raises
 :class:`InvalidEvent` with a reason a person can read; the web layer turns that into a 4xx
-and files the body as rejected.
+and files the body as rejected. A :class:`StoredEvent` is a CallEvent with the cursor and
+arrival time the store gave it, and :data:`COLUMNS` names the store's column for each field:
+the event's shape is stated here, once.
 """
 
 from __future__ import annotations
@@ -17,10 +19,15 @@ from vcall._errors import InvalidEvent
 from vcall.statuses import ERROR
 
 #: Fields that, when present, must be JSON strings (or null).
-_STRING_FIELDS = ("uuid", "status", "conversation_uuid", "direction", "from", "to", "timestamp")
+STRING_FIELDS = ("uuid", "status", "conversation_uuid", "direction", "from", "to", "timestamp")
 #: Fields the platform sends as strings but that a hand-written client may send as numbers.
-_SCALAR_FIELDS = ("duration", "price", "rate", "network", "start_time", "end_time")
+SCALAR_FIELDS = ("duration", "price", "rate", "network", "start_time", "end_time")
+#: Fields every event has (Vonage's error reports aside: see :func:`parse_event`).
+REQUIRED_FIELDS = ("uuid", "status")
+#: Longest text field accepted.
 MAX_FIELD = 1024
+#: The answer request's parameters, in the platform's order (a signature's hash depends on it).
+ANSWER_FIELDS = ("from", "to", "uuid", "conversation_uuid")
 _TOO_DEEP = "body is nested too deeply"
 
 _Text = Annotated[str, msgspec.Meta(max_length=MAX_FIELD)] | None
@@ -78,6 +85,24 @@ class CallEvent(NamedTuple):
     #: index page, which doubled the cost of storing an event.
     dedupe_key: str
     raw: bytes
+
+
+#: An event as stored: its cursor (``id``) and arrival time, then every :class:`CallEvent`
+#: field in the same order (a named tuple: one is built for every event stored, and a tuple
+#: is the cheapest record).
+StoredEvent = NamedTuple(  # type: ignore[misc]  # the fields are CallEvent's, not restated
+    "StoredEvent", [("id", int), ("received_at", str), *CallEvent.__annotations__.items()]
+)
+
+
+def _column(field: str) -> str:
+    # ``from_`` is ``from`` in the body and in the store; every name is quoted, as "from" and
+    # "to" are SQL keywords.
+    return '"' + field.removesuffix("_") + '"'
+
+
+#: The store's column for each :class:`StoredEvent` field, in order.
+COLUMNS = tuple(_column(field) for field in StoredEvent._fields)
 
 
 def parse_event(raw: bytes) -> CallEvent:
@@ -153,13 +178,13 @@ def _problem(data: Any, error: msgspec.ValidationError) -> str:
     """The reason ``data`` failed validation, in words (worked out only on failure)."""
     if not isinstance(data, dict):
         return f"event must be a JSON object, not {type(data).__name__}"
-    for name in _STRING_FIELDS:
+    for name in STRING_FIELDS:
         value = data.get(name)
         if value is not None and not isinstance(value, str):
             return f"field {name!r} must be a string, not {type(value).__name__}"
         if isinstance(value, str) and len(value) > MAX_FIELD:
             return f"field {name!r} is longer than {MAX_FIELD} characters"
-    for name in _SCALAR_FIELDS:
+    for name in SCALAR_FIELDS:
         value = data.get(name)
         if isinstance(value, bool) or not isinstance(value, str | int | float | None):
             return f"field {name!r} must be a string or number, not {type(value).__name__}"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from vcall.store import StoredEvent
+    from vcall.events import StoredEvent
 
 STREAM_PATH = "/api/events/stream"
 #: The SSE event that ends the backlog; its ``id`` is the cursor to resume from.

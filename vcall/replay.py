@@ -17,19 +17,19 @@ import aiohttp
 
 from vcall._errors import ConfigError, NotFound, RemoteError
 from vcall.delivery import Delivery, Sender, Webhook
+from vcall.events import ANSWER_FIELDS
 from vcall.modes import default_mode, webhook_secret
 from vcall.signing import Signer, sign_with
 
 if TYPE_CHECKING:
     from vcall.config import Settings
-    from vcall.store import EventStore, StoredEvent
+    from vcall.events import StoredEvent
+    from vcall.store import EventStore
 
 #: Seconds one webhook may take before the replay gives up on the target.
 TIMEOUT = 10.0
 EVENT_PATH = "/voice/event"
 ANSWER_PATH = "/voice/answer"
-#: The answer request's parameters, in the platform's order (the signed hash depends on it).
-_ANSWER_FIELDS = ("from", "to", "uuid", "conversation_uuid")
 
 
 def signer_for(settings: Settings) -> Signer | None:
@@ -67,7 +67,7 @@ def answer_request(events: Iterable[StoredEvent]) -> Webhook | None:
     if inbound is None:
         return None
     data = json.loads(inbound.raw)
-    query = {k: str(data[k]) for k in _ANSWER_FIELDS if data.get(k) is not None}
+    query = {k: str(data[k]) for k in ANSWER_FIELDS if data.get(k) is not None}
     return Webhook("GET", ANSWER_PATH, query=query, label=f"answer {inbound.conversation_uuid}")
 
 

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 import typer
 
 from vcall.cli._common import handles_errors
-from vcall.sandbox.voice.request import DEFAULT_CALLER, Outcome
+from vcall.sandbox.voice.request import CONNECT_LIMIT, DEFAULT_CALLER, Outcome
 
 
 @handles_errors
@@ -29,19 +29,21 @@ def call(
         float | None,
         typer.Option(
             min=0,
-            max=7200,
+            max=CONNECT_LIMIT,
             help="Seconds each talk action takes [default: in proportion to its text].",
         ),
     ] = None,
     answer_after: Annotated[
         float,
-        typer.Option(min=0, max=7200, help="Seconds the stand-in lets it ring before it acts."),
+        typer.Option(
+            min=0, max=CONNECT_LIMIT, help="Seconds the stand-in lets it ring before it acts."
+        ),
     ] = 2.0,
     hold: Annotated[
         float | None,
         typer.Option(
             min=0,
-            max=7200,
+            max=CONNECT_LIMIT,
             help="Seconds an answered call lasts before it is hung up (by the stand-in; by the "
             "caller when a page answered) [default: stand-in 5; page: until it hangs up].",
             show_default=False,
@@ -51,7 +53,7 @@ def call(
         float | None,
         typer.Option(
             min=0,
-            max=7200,
+            max=CONNECT_LIMIT,
             help="Seconds to ring before giving up (timeout) [default: the NCCO's, 60].",
             show_default=False,
         ),
@@ -60,7 +62,7 @@ def call(
         float | None,
         typer.Option(
             min=0,
-            max=7200,
+            max=CONNECT_LIMIT,
             help="The caller hangs up if nobody answered within this many seconds (cancelled) "
             "[default: --answer-after with --outcome cancelled].",
             show_default=False,

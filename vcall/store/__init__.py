@@ -10,17 +10,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from vcall.events import CallEvent
+    from vcall.events import CallEvent, StoredEvent
 
 __all__ = [
     "DEFAULT_DURABILITY",
     "DURABILITY",
     "EventStore",
     "Rejected",
-    "StoredEvent",
     "open_store",
 ]
 
@@ -32,26 +31,6 @@ DURABILITY = {
 }
 #: Crash-safe without paying an fsync per commit.
 DEFAULT_DURABILITY = "normal"
-
-
-class StoredEvent(NamedTuple):
-    """An event as stored: its cursor (``id``), arrival time and raw body.
-
-    A named tuple: one is built for every event stored, and a tuple is the cheapest record.
-    """
-
-    id: int
-    received_at: str
-    conversation_uuid: str | None
-    uuid: str
-    status: str
-    direction: str | None
-    from_: str | None
-    to: str | None
-    timestamp: str | None
-    duration: str | None
-    price: str | None
-    raw: bytes
 
 
 @dataclass(frozen=True, slots=True)

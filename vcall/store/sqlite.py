@@ -47,8 +47,8 @@ import apsw
 
 from vcall._errors import StoreError
 from vcall._files import ensure_private_dir
-from vcall.events import CallEvent, utc_now
-from vcall.store import DEFAULT_DURABILITY, DURABILITY, Rejected, StoredEvent
+from vcall.events import COLUMNS, CallEvent, StoredEvent, utc_now
+from vcall.store import DEFAULT_DURABILITY, DURABILITY, Rejected
 
 #: Writes waiting for the next commit, each with the future its caller awaits.
 _Queue = list[tuple[Any, "asyncio.Future[Any]"]]
@@ -100,22 +100,19 @@ _MIGRATIONS = (
         _CONVERSATION_INDEX,
     ),
 )
-_EVENT_COLUMNS = (
-    'id, received_at, conversation_uuid, uuid, status, direction, "from", "to", '
-    "timestamp, duration, price, raw"
-)
-#: One row per :class:`~vcall.events.CallEvent`, whose fields follow ``received_at`` in order.
-_EVENT_ROW = "(?,?,?,?,?,?,?,?,?,?,?,?)"
+#: What reads select: every column of a StoredEvent, in order.
+_EVENT_COLUMNS = ", ".join(COLUMNS)
+#: What an insert writes: a CallEvent's columns after its arrival time (the id is the rowid).
+_INSERT_COLUMNS = ", ".join(COLUMNS[1:])
+_EVENT_ROW = "(" + ",".join("?" * (len(COLUMNS) - 1)) + ")"
 
 
 @functools.cache
 def _insert_events_sql(rows: int) -> str:
     """One ``INSERT`` of ``rows`` events: a batch is one statement, not one per event (apsw's
     ``executemany`` looks its statement up again for every row: 2% of an event webhook)."""
-    return (
-        "INSERT OR IGNORE INTO events (received_at, conversation_uuid, uuid, status, direction, "
-        '"from", "to", timestamp, duration, price, dedupe_key, raw) VALUES '
-        + ",".join([_EVENT_ROW] * rows)
+    return f"INSERT OR IGNORE INTO events ({_INSERT_COLUMNS}) VALUES " + ",".join(
+        [_EVENT_ROW] * rows
     )
 
 
@@ -175,10 +172,6 @@ def _migrate(conn: apsw.Connection) -> None:
             conn.execute(sql)
         conn.execute(f"PRAGMA user_version={number}")
         conn.execute("COMMIT")
-
-
-def _row_event(row: tuple[Any, ...]) -> StoredEvent:
-    return StoredEvent(*row[:11], raw=bytes(row[11]))
 
 
 def _insert_events(
@@ -343,7 +336,7 @@ class SqliteStore:
             else:
                 # tuple.__new__: a named tuple's own constructor is a Python function (twice
                 # the cost, once per event).
-                fut.set_result(tuple.__new__(StoredEvent, (new_id, now, *event[:9], event.raw)))
+                fut.set_result(tuple.__new__(StoredEvent, (new_id, now, *event)))
         for (_row, fut), new_id in zip(rejects, reject_ids, strict=True):
             if not fut.done():
                 fut.set_result(new_id)
@@ -423,7 +416,7 @@ class SqliteStore:
             f"SELECT {_EVENT_COLUMNS} FROM events WHERE {where} ORDER BY id LIMIT ?",
             (*params, limit),
         )
-        return [_row_event(r) for r in rows]
+        return [StoredEvent._make(r) for r in rows]
 
     async def last_events(self, n: int, *, conversation: str | None = None) -> list[StoredEvent]:
         """The newest ``n`` events, oldest first."""
@@ -434,7 +427,7 @@ class SqliteStore:
             f"SELECT {_EVENT_COLUMNS} FROM events WHERE {where} ORDER BY id DESC LIMIT ?",
             (*params, n),
         )
-        return [_row_event(r) for r in reversed(rows)]
+        return [StoredEvent._make(r) for r in reversed(rows)]
 
     async def events_by_id(self, ids: Iterable[int]) -> list[StoredEvent]:
         """The events with these cursors (unknown ones are left out), in store order."""
@@ -444,7 +437,7 @@ class SqliteStore:
             f"SELECT {_EVENT_COLUMNS} FROM events WHERE id IN ({marks}) ORDER BY id",
             tuple(wanted),
         )
-        return [_row_event(r) for r in rows]
+        return [StoredEvent._make(r) for r in rows]
 
     async def count(self) -> int:
         """Number of stored events."""

@@ -17,8 +17,9 @@ from aiohttp import web
 from aiohttp_sse import EventSourceResponse, sse_response
 
 from vcall._errors import InvalidInput, StoreError
+from vcall.events import StoredEvent
 from vcall.feed import READY, STREAM_PATH, FeedEvent
-from vcall.store import EventStore, StoredEvent
+from vcall.store import EventStore
 from vcall.web.access import guarded
 from vcall.web.hub import EventHub
 from vcall.web.keys import HUB, STORE

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from vcall.store import StoredEvent
+from vcall.events import StoredEvent
 
 #: A listener that falls this far behind is dropped rather than let memory grow; it can
 #: catch up from the store by cursor.

@@ -5,8 +5,8 @@ from __future__ import annotations
 from rich.console import Console
 from rich.markup import escape
 
+from vcall.events import StoredEvent
 from vcall.statuses import status_style
-from vcall.store import StoredEvent
 
 
 class WebhookLog:

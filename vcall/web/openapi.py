@@ -3,7 +3,8 @@
 The description is assembled from :data:`OPERATIONS` for the routes the application really
 mounts, so it never promises a route that is not there; :func:`undocumented` lists mounted
 routes with no entry (a test keeps that list empty). A new route therefore needs an entry
-here. The fuzz tests generate requests from this description.
+here. Limits, fields and outcomes are read from the code that enforces them. The fuzz tests
+generate requests from this description.
 """
 
 from __future__ import annotations
@@ -13,7 +14,12 @@ from typing import Any
 from aiohttp import web
 
 from vcall import __version__
+from vcall.events import ANSWER_FIELDS, MAX_FIELD, REQUIRED_FIELDS, SCALAR_FIELDS, STRING_FIELDS
+from vcall.sandbox.voice.request import CONNECT_LIMIT, TIMES, Outcome
+from vcall.sandbox.voice.routes import MAX_WAIT
 from vcall.web.access import COOKIE, guarded
+from vcall.web.api import LAST_MAX, PAGE_MAX
+from vcall.web.body import MAX_BODY
 
 _STR = {"type": "string"}
 _ERROR = {"$ref": "#/components/schemas/Error"}
@@ -30,7 +36,7 @@ def _errors(*codes: int) -> dict[str, Any]:
         403: "cross-origin request",
         405: "method not allowed",
         408: "the body was not sent in time",
-        413: "body over 64 KiB",
+        413: f"body over {MAX_BODY // 1024} KiB",
     }
     return {str(c): _json(_ERROR, reasons[c]) for c in codes}
 
@@ -45,7 +51,7 @@ _KEYED = [{"pageKey": []}, {"pageKeyCookie": []}, {"pageKeyQuery": []}]
 _ANSWER_GET = {
     "summary": "The NCCO for an incoming call (fields as query parameters)",
     "security": _SIGNED,
-    "parameters": _query("to", "from", "uuid", "conversation_uuid", "region_url", "custom_data"),
+    "parameters": _query(*ANSWER_FIELDS, "region_url", "custom_data"),
     "responses": {
         "200": _json({"$ref": "#/components/schemas/Ncco"}, "talk, then connect to the app user"),
         **_errors(400, 401),
@@ -80,7 +86,7 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
         "get": {
             "summary": "A call event as query parameters",
             "security": _SIGNED,
-            "parameters": _query("uuid", "status", "conversation_uuid", "direction", "from", "to"),
+            "parameters": _query(*STRING_FIELDS),
             "responses": {"200": _ACK, **_errors(400, 401)},
         },
         "post": {
@@ -125,7 +131,7 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
             "parameters": [
                 *_query("conversation"),
                 *_query("after", schema={"type": "integer", "minimum": 0}),
-                *_query("limit", schema={"type": "integer", "minimum": 1, "maximum": 1000}),
+                *_query("limit", schema={"type": "integer", "minimum": 1, "maximum": PAGE_MAX}),
             ],
             "responses": {
                 "200": _json({"type": "object"}, "events and the next cursor"),
@@ -140,7 +146,7 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
             "parameters": [
                 *_query("conversation"),
                 *_query("after", schema={"type": "integer", "minimum": 0}),
-                *_query("last", schema={"type": "integer", "minimum": 0, "maximum": 1000}),
+                *_query("last", schema={"type": "integer", "minimum": 0, "maximum": LAST_MAX}),
                 {
                     "name": "Last-Event-ID",
                     "in": "header",
@@ -181,7 +187,7 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
             "security": _KEYED,
             "parameters": [
                 {"name": "id", "in": "path", "required": True, "schema": _STR},
-                *_query("wait", schema={"type": "number", "minimum": 0, "maximum": 60}),
+                *_query("wait", schema={"type": "number", "minimum": 0, "maximum": MAX_WAIT}),
             ],
             "responses": {
                 "200": _json({"type": "object"}, "conversation id, outcome, legs"),
@@ -273,35 +279,30 @@ _COMPONENTS: dict[str, Any] = {
             "properties": {
                 "from": _STR,
                 "to": _STR,
-                "outcome": {
-                    "enum": ["answered", "rejected", "timeout", "cancelled", "busy", "failed"]
-                },
+                "outcome": {"enum": [outcome.value for outcome in Outcome]},
                 **{
-                    name: {"type": "number", "minimum": 0, "maximum": 7200}
-                    for name in ("talk_for", "answer_after", "hold", "ring_timeout", "cancel_after")
+                    name: {"type": "number", "minimum": 0, "maximum": CONNECT_LIMIT}
+                    for name in TIMES
                 },
             },
         },
         "AnswerRequest": {
             "type": "object",
-            "properties": {name: _STR for name in ("to", "from", "uuid", "conversation_uuid")},
+            "properties": {name: _STR for name in ANSWER_FIELDS},
         },
         "CallEvent": {
             "type": "object",
-            "required": ["uuid", "status"],
+            "required": list(REQUIRED_FIELDS),
             "properties": {
                 **{
-                    name: {"type": "string", "minLength": 1, "maxLength": 1024}
-                    for name in ("uuid", "status")
+                    name: {"type": ["string", "null"], "maxLength": MAX_FIELD}
+                    for name in STRING_FIELDS
                 },
                 **{
-                    name: {"type": ["string", "null"], "maxLength": 1024}
-                    for name in ("conversation_uuid", "direction", "from", "to", "timestamp")
+                    name: {"type": "string", "minLength": 1, "maxLength": MAX_FIELD}
+                    for name in REQUIRED_FIELDS
                 },
-                **{
-                    name: {"type": ["string", "number", "null"]}
-                    for name in ("duration", "price", "rate", "network", "start_time", "end_time")
-                },
+                **{name: {"type": ["string", "number", "null"]} for name in SCALAR_FIELDS},
                 "headers": {"type": ["object", "null"]},
             },
         },

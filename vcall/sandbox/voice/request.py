@@ -15,6 +15,8 @@ from vcall._errors import InvalidInput
 DEFAULT_CALLER = "441234567890"
 #: Vonage's longest connected leg (``connect``'s ``limit``): 2 h. No timing may exceed it.
 CONNECT_LIMIT = 7200.0
+#: The request's timings, in seconds (0 to :data:`CONNECT_LIMIT`); see :class:`CallRequest`.
+TIMES = ("talk_for", "answer_after", "hold", "ring_timeout", "cancel_after")
 
 
 class Outcome(StrEnum):
@@ -65,7 +67,7 @@ class CallRequest:
         if outcome is not None and outcome not in Outcome.__members__:
             raise InvalidInput(f"'outcome' must be one of {', '.join(Outcome)}")
         times = {}
-        for name in ("talk_for", "answer_after", "hold", "ring_timeout", "cancel_after"):
+        for name in TIMES:
             value = data.get(name)
             if value is None:
                 continue
