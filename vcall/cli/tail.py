@@ -1,6 +1,6 @@
 """``vcall tail-events``: follow a vcall serve's call events as a live table or NDJSON."""
 
-from collections.abc import Iterable
+from collections.abc import AsyncIterable
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -51,17 +51,21 @@ def tail_events(
 
     from vcall.paths import Paths
     from vcall.remote.follow import follow, locator
+    from vcall.serving import run
 
     locate = locator(url, key, Paths.default())
     feed = partial(follow, locate, last=last, since=since, conversation=conversation)
     if json_lines:
-        _print_lines(feed(on_status=_StderrStatus()))
+        run(_print_lines(feed(on_status=_StderrStatus())))
         return
     from vcall.tui import LiveTable
 
-    with LiveTable() as view:
-        for item in feed(on_status=view.status):
-            view.add(item)
+    async def show() -> None:
+        with LiveTable() as view:
+            async for item in feed(on_status=view.status):
+                view.add(item)
+
+    run(show())
 
 
 class _StderrStatus:
@@ -81,13 +85,13 @@ class _StderrStatus:
             self._down = True
 
 
-def _print_lines(items: Iterable["FeedEvent"]) -> None:
+async def _print_lines(items: AsyncIterable["FeedEvent"]) -> None:
     """Write each event as one flushed line; a closed pipe (``| head``) ends quietly."""
     import os
     import sys
 
     try:
-        for item in items:
+        async for item in items:
             sys.stdout.write(item.to_json() + "\n")
             sys.stdout.flush()
     except BrokenPipeError:

@@ -6,18 +6,23 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any
 
-from vcall._errors import ConfigError
+import aiohttp
+
+from vcall._errors import ConfigError, Forbidden, NotFound, Refused, RemoteError
 from vcall.feed import READY, STREAM_PATH, FeedEvent
 from vcall.paths import Paths
 from vcall.remote import discovery
 
 #: Reconnection delays: the first retry is quick, later ones back off to this.
 RETRY_FIRST, RETRY_MAX = 0.2, 2.0
+#: Longest line of the stream read: an event's line carries a webhook body (at most 64 KiB),
+#: which escaping in JSON may make a few times longer.
+MAX_LINE = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -57,7 +62,7 @@ def locator(url: str | None, key: str | None, paths: Paths) -> Callable[[], Sour
     return lambda: fixed
 
 
-def follow(
+async def follow(
     locate: Callable[[], Source],
     *,
     last: int = 50,
@@ -65,22 +70,20 @@ def follow(
     conversation: str | None = None,
     on_status: Callable[[str | None, str], None] = lambda message, url: None,
     read_timeout: float = 60.0,
-) -> Iterator[FeedEvent]:
+) -> AsyncIterator[FeedEvent]:
     """Every event from the stream, live, forever (until the caller stops iterating).
 
     Starts with the newest ``last`` events, or everything after cursor ``since``. When the
     server goes away it retries, re-reading ``locate()``, and resumes after the last cursor
     it saw. ``on_status(message, url)`` reports the connection: a one-line ``message`` while
     the server is unreachable, None once connected. ``read_timeout`` must exceed the
-    server's heartbeat interval: silence that long means the connection is dead.
+    server's heartbeat interval: silence that long means the connection is dead. A server
+    that refuses the key, or has no stream, ends it (:class:`Refused`, :class:`NotFound`).
     """
-    import httpx
-    from httpx_sse import connect_sse
-
     cursor = since
     delay = RETRY_FIRST
-    timeout = httpx.Timeout(5.0, read=read_timeout)
-    with httpx.Client(timeout=timeout) as http:
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=5.0, sock_read=read_timeout)
+    async with aiohttp.ClientSession(timeout=timeout) as http:
         while True:
             url = ""
             try:
@@ -92,50 +95,59 @@ def follow(
                     params["last"] = str(last)
                 else:
                     headers["Last-Event-ID"] = str(cursor)
-                with connect_sse(
-                    http, "GET", url + STREAM_PATH, params=params, headers=headers
-                ) as stream:
-                    _check(stream.response, url)
+                async with http.get(url + STREAM_PATH, params=params, headers=headers) as resp:
+                    _check(resp.status, url)
                     on_status(None, url)
                     delay = RETRY_FIRST
-                    for message in stream.iter_sse():
-                        if not message.data:  # a heartbeat: nothing to dispatch
+                    async for event, data, event_id in _messages(resp.content):
+                        if event == READY:
+                            cursor = int(event_id)
                             continue
-                        if message.event == READY:
-                            cursor = int(message.id)
-                            continue
-                        item = FeedEvent.from_json(message.json())
+                        item = FeedEvent.from_json(json.loads(data))
                         cursor = item.id
                         yield item
                 # The server ended the stream (it is shutting down): reconnect at once.
                 continue
-            except _Unavailable as exc:
+            except (ConfigError, RemoteError) as exc:  # no local server yet; a 5xx
                 problem = str(exc)
-            except ConfigError as exc:
-                if url:  # the server refused us: retrying will not help
-                    raise
-                problem = str(exc)  # no local server yet
-            except httpx.TransportError as exc:
+            except (aiohttp.ClientError, TimeoutError) as exc:
                 problem = f"vcall serve at {url} is unreachable ({_reason(exc)})"
             on_status(f"{problem}; retrying (Ctrl-C to stop)", url)
-            time.sleep(delay)
+            await asyncio.sleep(delay)
             delay = min(delay * 2, RETRY_MAX)
 
 
-class _Unavailable(Exception):
-    """The server answered, but not with a stream (yet): worth retrying."""
+async def _messages(content: aiohttp.StreamReader) -> AsyncIterator[tuple[str, str, str]]:
+    """Server-Sent Events as ``(event, data, id)``, per the HTML standard's parsing rules;
+    comments (the server's heartbeats) and events with no data dispatch nothing."""
+    event, data, event_id = "", [], ""
+    while raw := await content.readline(max_line_length=MAX_LINE):
+        line = raw.decode(errors="replace").rstrip("\r\n")
+        if not line:
+            if data:
+                yield event or "message", "\n".join(data), event_id
+            event, data = "", []
+            continue
+        name, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        if name == "event":
+            event = value
+        elif name == "data":
+            data.append(value)
+        elif name == "id" and "\0" not in value:
+            event_id = value
 
 
-def _check(response: Any, url: str) -> None:
-    """Raise ConfigError for answers that retrying cannot fix, _Unavailable for the rest."""
-    status = response.status_code
+def _check(status: int, url: str) -> None:
+    """Raise for answers that are not a stream: retrying cannot fix a refused key or a server
+    with no stream; anything else (:class:`RemoteError`) is worth retrying."""
     if status == 200:
         return
-    if status in (401, 403):
-        raise ConfigError(f"vcall serve at {url} refused the page key (HTTP {status})")
-    if status == 404:
-        raise ConfigError(f"{url} has no event stream: is it vcall serve?")
-    raise _Unavailable(f"vcall serve at {url} answered HTTP {status}")
+    if status in (Refused.status, Forbidden.status):
+        raise Refused(f"vcall serve at {url} refused the page key (HTTP {status})")
+    if status == NotFound.status:
+        raise NotFound(f"{url} has no event stream: is it vcall serve?")
+    raise RemoteError(f"vcall serve at {url} answered HTTP {status}")
 
 
 def _reason(exc: Exception) -> str:
