@@ -5,13 +5,16 @@ which for a webhook are also filed in the store's ``rejected`` table.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import msgspec
 from aiohttp import web
 
-from vcall._errors import VcallError
+from vcall._errors import StoreError, VcallError
 from vcall.web.keys import LOG, STORE
+
+logger = logging.getLogger("vcall.web")
 
 _JSON = {"Content-Type": "application/json"}
 _encode = msgspec.json.Encoder().encode
@@ -46,8 +49,13 @@ async def filed_refusal(
     Filing waits for the store: back-pressure against a flood of bad or forged requests.
     """
     reason = str(error)
-    await request.app[STORE].reject(
-        reason, request.method, request.path_qs, request.content_type, body
-    )
+    try:
+        await request.app[STORE].reject(
+            reason, request.method, request.path_qs, request.content_type, body
+        )
+    except StoreError as exc:  # refused all the same; only the filing is lost
+        logger.warning(
+            "%s %s refused (%s), not filed: %s", request.method, request.path, reason, exc
+        )
     request.app[LOG].rejected(request.path, reason, error.status)
     return failure(error, **headers)

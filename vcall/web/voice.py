@@ -1,23 +1,36 @@
 """The webhooks Vonage calls: answer (and fallback) returns the NCCO; event stores events.
 
 An event is acknowledged only after the store has committed it. Anything that is not a
-call event gets a 4xx with the reason and is filed in the store's ``rejected`` table.
+call event gets a 4xx with the reason and is filed in the store's ``rejected`` table. When the
+store cannot take the event (disk full, I/O error), the answer is 503 with ``Retry-After``:
+Vonage retries a webhook that fails, so the event comes again once the store recovers.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from typing import Any
 
 import msgspec
 from aiohttp import web
 
-from vcall._errors import InvalidEvent, InvalidInput, NotAllowed, NotFound, UnreadableBody
+from vcall._errors import (
+    InvalidEvent,
+    InvalidInput,
+    NotAllowed,
+    NotFound,
+    StoreError,
+    UnreadableBody,
+)
 from vcall.events import event_from_mapping, parse_event
 from vcall.signing import query_payload
 from vcall.web.answers import failure, filed_refusal, json_response
 from vcall.web.body import read_body
 from vcall.web.keys import HUB, LOG, NCCO, STORE
 from vcall.web.signed import WebhookVerifier, verifying
+
+logger = logging.getLogger("vcall.web")
 
 _ALLOWED = ("GET", "POST")
 #: HEAD is GET without the body (aiohttp leaves it out).
@@ -81,13 +94,28 @@ class Webhooks:
             return await filed_refusal(request, exc, exc.head)
         except InvalidEvent as exc:
             return await filed_refusal(request, exc, raw)
-        stored = await self.store.append(parsed)
+        try:
+            stored = await self.store.append(parsed)
+        except StoreError as exc:
+            return await self._not_stored(request, exc, raw)
         if stored is None:
             self.log.event(None, parsed.status, duplicate=True)
             return json_response({"ok": True, "duplicate": True})
         self.hub.publish(stored)
         self.log.event(stored, stored.status)
         return json_response({"ok": True, "id": stored.id, "duplicate": False})
+
+    async def _not_stored(
+        self, request: web.Request, error: StoreError, raw: bytes
+    ) -> web.Response:
+        """503 with Retry-After: the store failed. The body goes to ``rejected`` if the store
+        takes that much."""
+        logger.warning("%s %s answered %d: %s", request.method, request.path, error.status, error)
+        with contextlib.suppress(StoreError):
+            await self.store.reject(
+                str(error), request.method, request.path_qs, request.content_type, raw
+            )
+        return failure(error)
 
 
 async def unknown(request: web.Request) -> web.Response:
