@@ -25,7 +25,7 @@ SHOWN_CALLS = 20
 
 
 @dataclass
-class Leg:
+class LegRow:
     """What is known of one leg: its latest status and the details events carried."""
 
     uuid: str
@@ -62,7 +62,7 @@ class CallTable:
     def __init__(self, shown_calls: int = SHOWN_CALLS) -> None:
         self.shown_calls = shown_calls
         #: conversation → (leg uuid → leg), both in first-seen order.
-        self.calls: dict[str, dict[str, Leg]] = {}
+        self.calls: dict[str, dict[str, LegRow]] = {}
         #: The connection line in the footer (None: nothing to say).
         self.status: str | None = None
         self.status_is_error = False
@@ -80,7 +80,7 @@ class CallTable:
         leg = legs.get(event.uuid)
         if leg is None:
             reason = item.event.get("reason")
-            leg = legs[event.uuid] = Leg(
+            leg = legs[event.uuid] = LegRow(
                 event.uuid,
                 event.direction or "",
                 event.from_ or "",

@@ -85,7 +85,7 @@ def create_app(
     voice.add_routes(app, verifier)
     api.add_routes(app)
     if options.sandbox:
-        for method, path, handler in platform_routes.install(app, options.paths):
+        for method, path, handler in platform_routes.attach(app, options.paths):
             app.router.add_route(method, path, guarded(handler))
     else:
         for path in platform_routes.PATHS:

@@ -321,7 +321,7 @@ def _mounted(app: web.Application) -> dict[str, set[str]]:
     return out
 
 
-def describe(app: web.Application) -> dict[str, Any]:
+def document(app: web.Application) -> dict[str, Any]:
     """The OpenAPI document for the routes ``app`` mounts."""
     paths: dict[str, Any] = {}
     for path, methods in _mounted(app).items():
@@ -361,7 +361,7 @@ def add_routes(app: web.Application) -> None:
     async def openapi_json(request: web.Request) -> web.Response:
         """``GET /api/openapi.json``: this server's OpenAPI description."""
         if not built:
-            built.update(describe(request.app))
+            built.update(document(request.app))
         return web.json_response(built)
 
     app.router.add_get("/api/openapi.json", guarded(openapi_json))

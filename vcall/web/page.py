@@ -68,7 +68,7 @@ async def sdk_bundle(request: web.Request) -> web.FileResponse:
     return web.FileResponse(path, headers=_NO_CACHE)
 
 
-async def token(request: web.Request) -> web.Response:
+async def page_token(request: web.Request) -> web.Response:
     """``GET /api/token``: a fresh client JWT for the page's user, and how to use it."""
     from vcall import tokens
     from vcall.config import load_settings
@@ -99,4 +99,4 @@ def add_routes(app: web.Application, page: PageConfig) -> None:
     for path in FILES:
         app.router.add_get(path, guarded(client_file))
     app.router.add_get("/sdk/vonageClientSDK.min.js", guarded(sdk_bundle))
-    app.router.add_get("/api/token", guarded(token))
+    app.router.add_get("/api/token", guarded(page_token))

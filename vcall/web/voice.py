@@ -37,7 +37,7 @@ _ALLOWED = ("GET", "POST")
 _ANSWER_METHODS = (*_ALLOWED, "HEAD")
 
 
-class Webhooks:
+class VoiceHandlers:
     """The answer and event handlers, bound to one app's store, NCCO builder, log and hub.
 
     Bound once, as the routes are added: looking the four up on ``request.app`` (a Python
@@ -127,7 +127,7 @@ def add_routes(app: web.Application, verifier: WebhookVerifier | None = None) ->
     """Mount the webhook routes (no page key: Vonage cannot know it); with a ``verifier``,
     only requests Vonage signed reach them. Each takes every method and answers a wrong one
     itself, so no request to ``/voice/`` gets past the signature check."""
-    hooks = Webhooks(app)
+    hooks = VoiceHandlers(app)
     routes = {
         "/voice/answer": hooks.answer,
         "/voice/fallback": hooks.answer,

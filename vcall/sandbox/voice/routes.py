@@ -6,7 +6,7 @@ fields, ``from`` for the caller) and answers 201 with the call's summary;
 seconds (at most 60) have passed, whichever is first. ``GET /sandbox/rtc`` is the page's
 WebSocket (:mod:`vcall.sandbox.voice.rtc`).
 
-:func:`install` puts the platform on an application and returns these routes; whoever mounts
+:func:`attach` puts the platform on an application and returns these routes; whoever mounts
 them puts them behind its guard (``vcall serve``: the page key). In live mode real phones place
 the calls: :func:`live_mode` answers every one of :data:`PATHS` with a 409 that says so.
 """
@@ -70,7 +70,7 @@ async def live_mode(request: web.Request) -> web.Response:
 PATHS = ("/sandbox/calls", "/sandbox/calls/{id}", "/sandbox/rtc")
 
 
-def install(app: web.Application, paths: Paths) -> list[tuple[str, str, web.Handler]]:
+def attach(app: web.Application, paths: Paths) -> list[tuple[str, str, web.Handler]]:
     """Put the platform on ``app`` (started and stopped with it); returns its routes as
     ``(method, path, handler)`` for the caller to mount behind its guard."""
     from vcall.sandbox.account import SandboxState
