@@ -43,6 +43,8 @@ class Settings:
 def _dotenv(path: Path) -> dict[str, str]:
     if not path.is_file():
         return {}
+    # Imported only when there is a .env: it is a visible share of `vcall token`'s start-up,
+    # which reads its settings here (bench/startup.py).
     from dotenv import dotenv_values
 
     return {k: v for k, v in dotenv_values(path).items() if v is not None}

@@ -12,12 +12,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from vcall.modes import sandbox_secret
+from vcall.paths import Paths
+from vcall.provision import SetupResult, run_setup
+from vcall.remote import discovery
 from vcall.sandbox.voice.request import CallRequest
-
-if TYPE_CHECKING:
-    from vcall.provision import SetupResult
+from vcall.sandbox.voice.routes import PLATFORM
+from vcall.serving import running
+from vcall.web.app import ServeOptions, create_app
 
 
 @dataclass(frozen=True)
@@ -38,14 +42,6 @@ async def run_demo(
     on_call: Callable[[dict[str, Any]], None],
 ) -> None:
     """Serve on ``port``, set up the sandbox, place ``call`` (if any), then serve on or stop."""
-    from vcall.modes import sandbox_secret
-    from vcall.paths import Paths
-    from vcall.provision import run_setup
-    from vcall.remote import discovery
-    from vcall.sandbox.voice.routes import PLATFORM
-    from vcall.serving import running
-    from vcall.web.app import ServeOptions, create_app
-
     paths = Paths.default()
     secret = await asyncio.to_thread(sandbox_secret, paths)
     options = ServeOptions(

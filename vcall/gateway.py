@@ -14,7 +14,25 @@ import contextlib
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
+from importlib.metadata import version
 from typing import Any, Literal
+
+import requests
+from pydantic import ValidationError
+from vonage_application import Application, ApplicationConfig, ListApplicationsFilter
+from vonage_application.common import Capabilities, Keys, Voice, VoiceUrl, VoiceWebhooks
+from vonage_http_client import Auth, HttpClient, HttpClientOptions
+from vonage_http_client import errors as http
+from vonage_numbers import (
+    ListOwnedNumbersFilter,
+    NumberParams,
+    Numbers,
+    NumbersError,
+    SearchAvailableNumbersFilter,
+    UpdateNumberParams,
+)
+from vonage_users import ListUsersFilter, User, Users
+from vonage_utils.errors import VonageError
 
 from vcall._errors import AuthError, ConfigError, NotFound, RateLimited, UpstreamError
 from vcall.modes import LIVE_API_HOST, LIVE_REST_HOST, Credentials, Mode
@@ -84,13 +102,6 @@ class _Client:
     ``vonage`` umbrella package loads every API's package (about twice the start-up time)."""
 
     def __init__(self, auth: Any, options: Any) -> None:
-        from importlib.metadata import version
-
-        from vonage_application import Application
-        from vonage_http_client import HttpClient
-        from vonage_numbers import Numbers
-        from vonage_users import Users
-
         http = HttpClient(auth, options, version("vonage"))  # the SDK's own User-Agent
         self.application = Application(http)
         self.numbers = Numbers(http)
@@ -110,8 +121,6 @@ class Gateway:
         api_host: str = LIVE_API_HOST,
         rest_host: str = LIVE_REST_HOST,
     ) -> None:
-        from vonage_http_client import Auth, HttpClientOptions
-
         self.mode = mode
         self.credentials = credentials
         self.api_host, self.rest_host = api_host, rest_host
@@ -128,12 +137,6 @@ class Gateway:
     @contextlib.contextmanager
     def _translated(self, auth: Literal["basic", "jwt"]) -> Iterator[None]:
         """SDK and transport errors → one-line :mod:`vcall._errors` (chained)."""
-        import requests
-        from pydantic import ValidationError
-        from vonage_http_client import errors as http
-        from vonage_numbers import NumbersError
-        from vonage_utils.errors import VonageError
-
         where = "the vcall sandbox" if self.mode == "sandbox" else "Vonage"
         try:
             yield
@@ -185,8 +188,6 @@ class Gateway:
 
     def _for_app(self, application_id: str, private_key: str) -> _Client:
         """An SDK client authenticating with the application's JWT (Users API)."""
-        from vonage_http_client import Auth
-
         key = (application_id, private_key)
         if key not in self._app_clients:
             with self._translated("jwt"):
@@ -199,20 +200,16 @@ class Gateway:
 
     def get_application(self, application_id: str) -> dict[str, Any] | None:
         """The application, or None when it does not exist."""
-        from vonage_http_client.errors import NotFoundError
-
         with self._translated("basic"):
             try:
                 return self._client.application.get_application(application_id).model_dump(
                     exclude_none=True
                 )
-            except NotFoundError:
+            except http.NotFoundError:
                 return None
 
     def find_applications(self, name: str) -> list[dict[str, Any]]:
         """Every application called ``name`` (pages through the whole list)."""
-        from vonage_application import ListApplicationsFilter
-
         found: list[dict[str, Any]] = []
         page: int | None = 1
         with self._translated("basic"):
@@ -225,9 +222,6 @@ class Gateway:
 
     @staticmethod
     def _config(name: str, hooks: WebhookUrls, public_key: str | None) -> Any:
-        from vonage_application import ApplicationConfig
-        from vonage_application.common import Capabilities, Keys, Voice, VoiceUrl, VoiceWebhooks
-
         # No timeouts: the SDK can only send `connect_timeout`, a name Vonage's spec does not
         # define; the defaults (connection 1000 ms, socket 5000/10000 ms) are what we want.
         voice = Voice(
@@ -263,12 +257,10 @@ class Gateway:
 
     def delete_application(self, application_id: str) -> bool:
         """Delete the application; False when it was already gone."""
-        from vonage_http_client.errors import NotFoundError
-
         with self._translated("basic"):
             try:
                 self._client.application.delete_application(application_id)
-            except NotFoundError:
+            except http.NotFoundError:
                 return False
         return True
 
@@ -276,8 +268,6 @@ class Gateway:
 
     def owned_numbers(self) -> list[dict[str, Any]]:
         """Every number the account owns (``msisdn``, ``country``, ``type``, ``app_id``)."""
-        from vonage_numbers import ListOwnedNumbersFilter
-
         found: list[dict[str, Any]] = []
         index: int | None = 1
         with self._translated("basic"):
@@ -290,8 +280,6 @@ class Gateway:
 
     def search_numbers(self, country: str) -> list[dict[str, Any]]:
         """Voice numbers of ``country`` available to buy (``msisdn``, ``type``, ``cost``)."""
-        from vonage_numbers import SearchAvailableNumbersFilter
-
         with self._translated("basic"):
             numbers, _, _ = self._client.numbers.search_available_numbers(
                 SearchAvailableNumbersFilter(country=country, features="VOICE", size=10)
@@ -300,15 +288,11 @@ class Gateway:
 
     def buy_number(self, country: str, msisdn: str) -> None:
         """Buy ``msisdn`` (this costs money live)."""
-        from vonage_numbers import NumberParams
-
         with self._translated("basic"):
             self._client.numbers.buy_number(NumberParams(country=country, msisdn=msisdn))
 
     def link_number(self, country: str, msisdn: str, application_id: str) -> None:
         """Send the number's inbound calls to the application."""
-        from vonage_numbers import UpdateNumberParams
-
         with self._translated("basic"):
             self._client.numbers.update_number(
                 UpdateNumberParams(country=country, msisdn=msisdn, app_id=application_id)
@@ -316,8 +300,6 @@ class Gateway:
 
     def unlink_number(self, country: str, msisdn: str) -> None:
         """Detach the number from any application (``app_id`` set to empty)."""
-        from vonage_numbers import UpdateNumberParams
-
         with self._translated("basic"):
             self._client.numbers.update_number(
                 UpdateNumberParams(country=country, msisdn=msisdn, app_id="")
@@ -327,8 +309,6 @@ class Gateway:
 
     def find_users(self, application_id: str, private_key: str, name: str) -> list[dict[str, Any]]:
         """The application's users called ``name``."""
-        from vonage_users import ListUsersFilter
-
         client = self._for_app(application_id, private_key)
         with self._translated("jwt"):
             users, _ = client.users.list_users(ListUsersFilter(name=name, page_size=100))
@@ -336,8 +316,6 @@ class Gateway:
 
     def create_user(self, application_id: str, private_key: str, name: str) -> dict[str, Any]:
         """A new user of the application (display name = name)."""
-        from vonage_users import User
-
         client = self._for_app(application_id, private_key)
         with self._translated("jwt"):
             user = client.users.create_user(User(name=name, display_name=name))
@@ -345,12 +323,10 @@ class Gateway:
 
     def delete_user(self, application_id: str, private_key: str, user_id: str) -> bool:
         """Delete the user; False when it was already gone."""
-        from vonage_http_client.errors import NotFoundError
-
         client = self._for_app(application_id, private_key)
         with self._translated("jwt"):
             try:
                 client.users.delete_user(user_id)
-            except NotFoundError:
+            except http.NotFoundError:
                 return False
         return True

@@ -6,10 +6,11 @@
   writes the sandbox account's credentials there (:func:`given`);
 - which credentials the SDK uses (:func:`live_credentials`, :func:`sandbox_credentials`);
 - which secret webhooks are signed with (:func:`webhook_secret`);
-- where the SDK goes and which CA it trusts: Vonage's hosts, or the embedded sandbox started
-  for the block with its CA in ``REQUESTS_CA_BUNDLE`` (:func:`vonage_api`, :func:`trusting`).
+- which CA the SDK trusts: the system's live, the sandbox's own in sandbox mode, put in
+  ``REQUESTS_CA_BUNDLE`` for as long as the sandbox runs (:func:`trusting`).
 
-:mod:`vcall.gateway` is handed the result and only speaks the SDK.
+:mod:`vcall.gateway` is handed the result and only speaks the SDK;
+:func:`vcall.provision.connect` puts the two together.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from vcall._logging import protect
 from vcall.config import Settings
 from vcall.paths import Paths
 from vcall.sandbox.account import Account, SandboxState
-from vcall.sandbox.rest.server import in_background
 
 Mode = Literal["sandbox", "live"]
 LIVE_API_HOST = "api.nexmo.com"
@@ -40,16 +40,6 @@ class Credentials:
     api_key: str
     api_secret: str
     signature_secret: str | None = None
-
-
-@dataclass(frozen=True)
-class VonageApi:
-    """Where the SDK talks to, and as whom."""
-
-    mode: Mode
-    credentials: Credentials
-    api_host: str = LIVE_API_HOST
-    rest_host: str = LIVE_REST_HOST
 
 
 def given(settings: Settings, name: str) -> str | None:
@@ -142,16 +132,3 @@ def trusting(ca_cert: Path) -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-
-
-@contextlib.contextmanager
-def vonage_api(mode: Mode, settings: Settings) -> Iterator[VonageApi]:
-    """Vonage's API (``live``), or the embedded sandbox's started for the block and trusted."""
-    if mode == "live":
-        yield VonageApi("live", live_credentials(settings))
-        return
-    sandbox = SandboxState.open(settings.paths)
-    with in_background(sandbox) as endpoint, trusting(endpoint.ca_cert):
-        credentials = sandbox_credentials(settings, sandbox.account)
-        protect(credentials.api_secret, credentials.signature_secret)
-        yield VonageApi("sandbox", credentials, endpoint.host, endpoint.host)

@@ -20,6 +20,8 @@ class NccoBuilder:
     """
 
     def __init__(self, talk: str = DEFAULT_TALK, user: str = DEFAULT_USER) -> None:
+        # Imported when a builder is made: `vcall token` and `vcall --help` import this module
+        # for DEFAULT_USER, and the SDK's models (pydantic) would weigh on both (bench/startup.py).
         from vonage_voice.models import AppEndpoint, Connect, Talk
 
         endpoint = [AppEndpoint(user=user)]

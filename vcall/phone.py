@@ -5,6 +5,8 @@ Parsing and classification are the ``phonenumbers`` library's (libphonenumber's 
 
 from __future__ import annotations
 
+import phonenumbers
+
 from vcall._errors import InvalidInput
 
 # libphonenumber type → the Numbers API's ``type``.
@@ -19,8 +21,6 @@ def normalise(text: str) -> str:
 
     Raises :class:`~vcall._errors.InvalidInput` for anything that is not a possible international number.
     """
-    import phonenumbers
-
     raw = text.strip()
     if raw.startswith("00"):
         raw = "+" + raw[2:]
@@ -42,8 +42,6 @@ def describe(msisdn: str) -> tuple[str, str]:
 
     Raises :class:`~vcall._errors.InvalidInput` when ``msisdn`` cannot be a phone number.
     """
-    import phonenumbers
-
     try:
         parsed = phonenumbers.parse("+" + msisdn, None)
     except phonenumbers.NumberParseException:
@@ -59,8 +57,6 @@ def describe(msisdn: str) -> tuple[str, str]:
 def sample_numbers(country: str, count: int) -> list[str]:
     """``count`` numbers of ``country`` shaped like real ones (libphonenumber's example
     landline with its last digits varied), or ``[]`` for an unknown country code."""
-    import phonenumbers
-
     example = phonenumbers.example_number_for_type(
         country.upper(), phonenumbers.PhoneNumberType.FIXED_LINE
     )
@@ -73,8 +69,6 @@ def sample_numbers(country: str, count: int) -> list[str]:
 
 def pretty(msisdn: str) -> str:
     """``442038297050`` → ``+44 20 3829 7050`` (as written in its country)."""
-    import phonenumbers
-
     try:
         parsed = phonenumbers.parse("+" + msisdn, None)
     except phonenumbers.NumberParseException:

@@ -13,15 +13,29 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from vcall import state as state_file
+from vcall import tokens
 from vcall._errors import ConfigError, Conflict, NotFound, Refused
 from vcall._files import write_private
+from vcall._logging import protect
 from vcall.config import Settings, load_settings
 from vcall.gateway import Gateway, WebhookUrls
 from vcall.keygen import new_key_pair
-from vcall.modes import Mode, for_mode, given, resolve_mode, vonage_api
+from vcall.modes import (
+    Mode,
+    for_mode,
+    given,
+    live_credentials,
+    resolve_mode,
+    sandbox_credentials,
+    trusting,
+)
 from vcall.paths import Paths
+from vcall.remote import discovery
+from vcall.sandbox.account import SandboxState
+from vcall.sandbox.rest.server import in_background
 
 DEFAULT_NAME = "vcall"
 #: Where ``vcall serve`` listens by default: the sandbox's default public URL.
@@ -91,8 +105,6 @@ class SetupResult:
 
 
 def _key_matches(private_pem: str | None, public_pem: str | None) -> bool:
-    from vcall import tokens
-
     if not private_pem or not public_pem:
         return False
     try:
@@ -181,8 +193,6 @@ class Provisioner:
         an application found only by name that needs ``--force`` (whoever holds its key would
         lose it).
         """
-        from vcall import tokens
-
         name = options.name
         app = self.gateway.get_application(application_id) if application_id else None
         by_name = app is None
@@ -215,8 +225,6 @@ class Provisioner:
         return updated, key, "updated key" if new_public else "updated webhooks"
 
     def _saved_key(self) -> str | None:
-        from vcall import tokens
-
         if not self.paths.private_key.is_file():
             return None
         try:
@@ -354,18 +362,21 @@ class Provisioner:
 
 @contextlib.contextmanager
 def connect(mode: Mode, settings: Settings) -> Iterator[Gateway]:
-    """A gateway to Vonage (``live``) or to the embedded sandbox, started for the block."""
-    with vonage_api(mode, settings) as api:
-        yield Gateway(api.mode, api.credentials, api.api_host, api.rest_host)
+    """A gateway to Vonage (``live``), or to the embedded sandbox's REST API started for the
+    block on a loopback port, with its CA trusted meanwhile."""
+    if mode == "live":
+        yield Gateway("live", live_credentials(settings))
+        return
+    sandbox = SandboxState.open(settings.paths)
+    with in_background(sandbox) as endpoint, trusting(endpoint.ca_cert):
+        credentials = sandbox_credentials(settings, sandbox.account)
+        protect(credentials.api_secret, credentials.signature_secret)
+        yield Gateway("sandbox", credentials, endpoint.host, endpoint.host)
 
 
 def resolve_public_url(flag: str | None, mode: Mode, paths: Paths) -> str:
     """Where Vonage should send webhooks: ``--public-url``, else the last setup's (same
     mode), else (sandbox) the running ``vcall serve`` or :data:`DEFAULT_LOCAL_URL`."""
-    from urllib.parse import urlsplit
-
-    from vcall.remote import discovery
-
     saved = state_file.load(paths)
     url = flag or (saved.get("public_url") if saved.get("mode") == mode else None)
     if url is None and mode == "sandbox":

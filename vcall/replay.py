@@ -20,6 +20,7 @@ from vcall.delivery import Delivery, Sender, Webhook
 from vcall.events import ANSWER_FIELDS
 from vcall.modes import default_mode, webhook_secret
 from vcall.signing import Signer, sign_with
+from vcall.store import open_store
 
 if TYPE_CHECKING:
     from vcall.config import Settings
@@ -130,8 +131,6 @@ async def replay_stored(
     signer: Signer | None = None,
 ) -> AsyncIterator[Delivery]:
     """Re-send events from the store at ``store_path`` to ``to``, yielding each response."""
-    from vcall.store import open_store
-
     if not store_path.is_file():
         raise ConfigError(f"no event store at {store_path}: nothing to replay")
     store = open_store(store_path)

@@ -13,6 +13,11 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+try:
+    import uvloop
+except ImportError:  # not built for Windows: asyncio's own loop
+    uvloop = None
+
 from vcall._errors import ConfigError, Conflict
 
 T = TypeVar("T")
@@ -33,12 +38,7 @@ def run(main: Coroutine[Any, Any, T]) -> T:
     SIGTERM (``kill``, ``docker stop``, systemd) stops ``main`` as Ctrl-C does: it is
     cancelled, so its clean-up runs, and ``KeyboardInterrupt`` is raised here.
     """
-    try:
-        import uvloop
-    except ImportError:
-        factory = None
-    else:
-        factory = uvloop.new_event_loop
+    factory = uvloop.new_event_loop if uvloop is not None else None
     terminated: list[int] = []
     with asyncio.Runner(loop_factory=factory) as runner:
         try:

@@ -16,6 +16,8 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import jwt
+
 from vcall._errors import InvalidSignature
 
 ISSUER = "Vonage"
@@ -39,8 +41,6 @@ def sign(
     secret: str, payload: bytes, *, api_key: str, application_id: str, now: int | None = None
 ) -> str:
     """The bearer token for a webhook whose body (or query JSON) is ``payload``."""
-    import jwt
-
     claims = {
         "iat": int(time.time()) if now is None else now,
         "jti": str(uuid.uuid4()),
@@ -64,8 +64,6 @@ def verify(token: str, secret: str, payload: bytes, *, now: float | None = None)
     and that ``payload_hash`` matches ``payload``. Whether ``jti`` was seen before is the
     caller's business (it needs memory across requests).
     """
-    import jwt
-
     try:
         claims = jwt.decode(
             token,

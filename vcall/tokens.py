@@ -7,11 +7,15 @@ thin layer over PyJWT that imports pydantic, which would double ``vcall token``'
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
 
 from vcall._errors import ConfigError, InvalidInput
 
@@ -68,8 +72,6 @@ def parse_ttl(text: str | int) -> int:
 
 def parse_acl(text: str) -> dict[str, Any]:
     """Validate an ACL given as JSON: ``{"paths": {"/*/path/**": {...}, ...}}``."""
-    import json
-
     try:
         acl = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -88,8 +90,6 @@ def load_private_key(value: str) -> str:
 
     PKCS#1 (``BEGIN RSA PRIVATE KEY``) keys, as older tools write them, are converted.
     """
-    from cryptography.hazmat.primitives import serialization
-
     return (
         load_key(value)
         .private_bytes(
@@ -108,8 +108,6 @@ def load_key(value: str, *, check: bool = True) -> PrivateKeyTypes:
     ``vcall token``'s run. That command skips it, since :func:`mint` verifies every token it
     signs against the key's public half, which catches an inconsistent key far more cheaply.
     """
-    from cryptography.hazmat.primitives import serialization
-
     if "-----BEGIN" in value:
         pem = value.encode()
     else:
@@ -130,8 +128,6 @@ def load_key(value: str, *, check: bool = True) -> PrivateKeyTypes:
 
 def public_key_pem(private_pem: str) -> str:
     """The SubjectPublicKeyInfo PEM that matches a private key."""
-    from cryptography.hazmat.primitives import serialization
-
     key = serialization.load_pem_private_key(private_pem.encode(), password=None)
     return (
         key.public_key()
@@ -154,8 +150,6 @@ def mint(
     ``private_key`` is PEM text or, cheaper, a key from :func:`load_key`. The token is verified
     with the key's public half before it is returned.
     """
-    import jwt
-
     key = load_key(private_key) if isinstance(private_key, str) else private_key
 
     iat = int(time.time()) if now is None else now
@@ -179,8 +173,6 @@ def mint(
 
 def decode(token: str, public_pem: str | None = None) -> tuple[dict[str, Any], bool | None]:
     """The claims of ``token`` and whether its signature verifies (None: no key to check)."""
-    import jwt
-
     try:
         claims = jwt.decode(token.strip(), options={"verify_signature": False})
     except jwt.DecodeError as exc:

@@ -19,6 +19,8 @@ from collections.abc import Iterable
 
 import typer
 
+from vcall._logging import configure
+
 #: Every command by name, in the order ``vcall --help`` lists them: the module (in this
 #: package) and the function or sub-app in it.
 COMMANDS = {
@@ -76,8 +78,6 @@ QUICK = frozenset({"token"})
 
 def main() -> None:
     """Console-script entry point."""
-    from vcall._logging import configure
-
     configure()  # before any command runs: no secret may reach a log line
     asked = sys.argv[1] if len(sys.argv) > 1 else ""
     cli = build([asked]) if asked in COMMANDS else build()

@@ -6,13 +6,14 @@ import contextlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import typer
+from rich.console import Console
+
 
 class Steps:
     """The ``step`` callback for :mod:`vcall.provision`, drawing on stderr (quiet: nothing)."""
 
     def __init__(self, quiet: bool = False) -> None:
-        from rich.console import Console
-
         self.console = Console(stderr=True, highlight=False)
         self.quiet = quiet
         self._status: Any = None
@@ -33,8 +34,6 @@ class Steps:
 
     def ask(self, question: str) -> bool:
         """A yes/no question, with the spinner paused while the user answers."""
-        import typer
-
         if self._status is not None:
             self._status.stop()
         try:

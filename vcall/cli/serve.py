@@ -10,6 +10,9 @@ from vcall.cli._common import handles_errors
 from vcall.ncco import DEFAULT_TALK, DEFAULT_USER
 from vcall.store import DEFAULT_DURABILITY, DURABILITY
 
+# A command imports what it needs when it runs: `vcall --help` imports every command module
+# and `vcall token` its own, and both start-ups are measured (bench/startup.py).
+
 HostOpt = Annotated[
     str, typer.Option(help="Address to listen on (127.0.0.1 keeps it on this machine).")
 ]

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
+
 from vcall._errors import Refused, RemoteError, for_answer
 
 if TYPE_CHECKING:
@@ -30,8 +32,6 @@ async def place_call(
 
     ``on_placed(summary)`` runs as soon as the server has accepted the call.
     """
-    import aiohttp
-
     headers = {"Authorization": f"Bearer {server.key}"}
     try:
         async with aiohttp.ClientSession(server.url, headers=headers) as http:

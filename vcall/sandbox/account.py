@@ -50,6 +50,8 @@ from typing import TYPE_CHECKING, Any
 
 from vcall._errors import ConfigError
 from vcall._files import ensure_private_dir, read_json_object, write_private
+from vcall.phone import describe
+from vcall.sandbox.tls import TlsFiles, ensure_tls
 
 if TYPE_CHECKING:
     from vcall.paths import Paths
@@ -82,8 +84,6 @@ def _new_account() -> dict[str, str]:
 
 def owned_number(msisdn: str) -> dict[str, Any]:
     """A Numbers API ``ownednumber`` record for ``msisdn`` (country and type from its digits)."""
-    from vcall.phone import describe
-
     country, kind = describe(msisdn)
     return {
         "country": country,
@@ -221,8 +221,6 @@ class SandboxState:
 
     def tls(self) -> TlsFiles:
         """The CA and server certificate the sandbox serves HTTPS with (issued once)."""
-        from vcall.sandbox.tls import ensure_tls
-
         with self._locked():
             return ensure_tls(self.folder)
 

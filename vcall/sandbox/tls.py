@@ -16,6 +16,8 @@ import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
+import trustme
+
 from vcall._errors import ConfigError
 from vcall._files import write_private
 
@@ -50,8 +52,6 @@ def ensure_tls(folder: Path) -> TlsFiles:
     files = TlsFiles(folder / "ca.pem", folder / "server.pem")
     if files.ca_cert.is_file() and files.server_pem.is_file():
         return files
-    import trustme
-
     ca = trustme.CA(organization_name="vcall sandbox")
     leaf = ca.issue_cert(*LOOPBACK_NAMES, common_name="vcall sandbox")
     # CA certificate last: a half-written pair is detected as a missing ca.pem.

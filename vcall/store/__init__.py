@@ -87,6 +87,8 @@ def open_store(path: str | Path, durability: str = DEFAULT_DURABILITY) -> EventS
 
     ``durability`` is a key of :data:`DURABILITY`.
     """
+    # Imported when a store is opened: `vcall --help` imports this package for the serve
+    # command's options, and the driver would weigh on it (bench/startup.py).
     from vcall.store.sqlite import SqliteStore
 
     return SqliteStore(Path(path), durability)

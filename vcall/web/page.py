@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from vcall import tokens
 from vcall._errors import ConfigError, NotFound
+from vcall.config import load_settings
 from vcall.web.access import guarded
 
 if TYPE_CHECKING:
@@ -70,9 +72,6 @@ async def sdk_bundle(request: web.Request) -> web.FileResponse:
 
 async def page_token(request: web.Request) -> web.Response:
     """``GET /api/token``: a fresh client JWT for the page's user, and how to use it."""
-    from vcall import tokens
-    from vcall.config import load_settings
-
     page = request.app[PAGE]
     settings = load_settings(page.paths)
     if not settings.application_id or not settings.private_key:

@@ -15,8 +15,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from vcall.keygen import new_key_pair
+from vcall.sandbox.rest import spec
 from vcall.sandbox.rest.protocol import ERRORS_DOC, STATE, json_body, note, problem
 
 #: Voice webhook → (default http_method, default socket_timeout), per the spec.
@@ -85,8 +87,6 @@ def _extra_errors(body: dict[str, Any]) -> list[dict[str, str]]:
                 )
     public = (body.get("keys") or {}).get("public_key") if isinstance(body, dict) else None
     if isinstance(public, str):
-        from cryptography.hazmat.primitives.serialization import load_pem_public_key
-
         try:
             load_pem_public_key(public.encode())
         except (ValueError, TypeError):
@@ -118,8 +118,6 @@ def _record(app_id: str, body: dict[str, Any], public_key: str) -> dict[str, Any
 
 
 async def _validated(request: web.Request, path: str) -> tuple[Any, web.Response | None]:
-    from vcall.sandbox.rest import spec
-
     body, error = await json_body(request)
     if error is not None:
         return None, error
@@ -134,8 +132,6 @@ async def _validated(request: web.Request, path: str) -> tuple[Any, web.Response
 
 async def list_applications(request: web.Request) -> web.Response:
     """``GET /v2/applications?page_size=&page=``."""
-    from vcall.sandbox.rest import spec
-
     query, invalid = spec.load("application").query_errors("/", "get", request.query)
     size = query.get("page_size", 10)
     page = query.get("page", 1)

@@ -14,7 +14,9 @@ from typing import Any
 from aiohttp import web
 
 from vcall._errors import InvalidInput
+from vcall.phone import sample_numbers
 from vcall.sandbox.account import owned_number
+from vcall.sandbox.rest import spec
 from vcall.sandbox.rest.protocol import STATE, numbers_error, params
 
 #: Monthly price (EUR) the sandbox quotes for a number, by type.
@@ -51,8 +53,6 @@ def _page(items: list[dict[str, Any]], query: dict[str, Any]) -> web.Response:
 async def list_owned(request: web.Request) -> web.Response:
     """``GET /account/numbers`` with ``application_id``, ``has_application``, ``country``,
     ``pattern``/``search_pattern``, ``size``, ``index``."""
-    from vcall.sandbox.rest import spec
-
     query, invalid = spec.load("numbers").query_errors(
         "/account/numbers", "get", await params(request)
     )
@@ -73,8 +73,6 @@ async def list_owned(request: web.Request) -> web.Response:
 
 
 def _available(state: Any, country: str) -> list[dict[str, Any]]:
-    from vcall.phone import sample_numbers
-
     owned = {n["msisdn"] for n in state.numbers()}
     offers = []
     for msisdn in sample_numbers(country, 20):
@@ -88,8 +86,6 @@ def _available(state: Any, country: str) -> list[dict[str, Any]]:
 
 async def search(request: web.Request) -> web.Response:
     """``GET /number/search``: numbers of ``country`` the account could buy."""
-    from vcall.sandbox.rest import spec
-
     query, invalid = spec.load("numbers").query_errors(
         "/number/search", "get", await params(request)
     )
@@ -104,8 +100,6 @@ async def search(request: web.Request) -> web.Response:
 
 
 async def _form(request: web.Request, path: str) -> tuple[dict[str, str], web.Response | None]:
-    from vcall.sandbox.rest import spec
-
     given = await params(request)
     invalid = spec.load("numbers").body_errors(path, "post", given, _FORM)
     return given, _bad(invalid) if invalid else None

@@ -13,6 +13,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from vcall.sandbox.account import SandboxState
+from vcall.sandbox.rest.service import create_sandbox_app
+from vcall.serving import running
 
 #: How long a background sandbox may take to start listening.
 START_TIMEOUT = 10.0
@@ -38,9 +40,6 @@ async def serve(
     on_ready: Callable[[Endpoint], None] | None = None,
 ) -> None:
     """Serve the sandbox API over HTTPS until cancelled; ``on_ready(endpoint)`` once up."""
-    from vcall.sandbox.rest.service import create_sandbox_app
-    from vcall.serving import running
-
     tls = state.tls()
     async with running(
         create_sandbox_app(state), host, port, ssl_context=tls.server_context()

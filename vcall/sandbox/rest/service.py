@@ -20,8 +20,10 @@ import hmac
 import logging
 import time
 from collections.abc import Mapping
+from fnmatch import fnmatchcase
 from typing import Any
 
+import jwt
 from aiohttp import web
 
 from vcall.sandbox.account import SandboxState
@@ -58,8 +60,6 @@ def _basic_ok(request: web.Request, account_key: str, account_secret: str, given
 
 def _acl_allows(acl: Any, path: str) -> bool:
     """Whether a client JWT's ACL grants ``path`` (``/*/users/**`` style globs)."""
-    from fnmatch import fnmatchcase
-
     if not isinstance(acl, dict) or not isinstance(acl.get("paths"), dict):
         return False
     for pattern in acl["paths"]:
@@ -72,7 +72,6 @@ def _acl_allows(acl: Any, path: str) -> bool:
 
 def _jwt_app(request: web.Request, state: SandboxState) -> str | web.Response:
     """The application id of a valid bearer JWT, or the 401 to send."""
-    import jwt
 
     def refuse(detail: str) -> web.Response:
         return problem(

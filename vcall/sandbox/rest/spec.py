@@ -12,6 +12,11 @@ from collections.abc import Mapping
 from importlib import resources
 from typing import Any
 
+import yaml
+from jsonschema import Draft4Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT4
+
 #: Spec name → file under ``vcall/data/specs``; paths are relative to ``prefix``.
 SPECS = {"application": "application.v2.yml", "numbers": "numbers.yml"}
 
@@ -35,9 +40,6 @@ class Spec:
     """One OpenAPI document and validators for the schemas in it."""
 
     def __init__(self, name: str, doc: dict[str, Any]) -> None:
-        from referencing import Registry, Resource
-        from referencing.jsonschema import DRAFT4
-
         self.name = name
         self.doc = _relax_external_refs(doc)
         self._uri = f"urn:vcall:spec:{name}"
@@ -50,8 +52,6 @@ class Spec:
         return self.doc["paths"][path][method.lower()]
 
     def _validator(self, pointer: str) -> Any:
-        from jsonschema import Draft4Validator
-
         return Draft4Validator({"$ref": f"{self._uri}#/{pointer}"}, registry=self._registry)
 
     def body_validator(self, path: str, method: str, content_type: str) -> Any:
@@ -89,8 +89,6 @@ class Spec:
 
         Booleans are read case-insensitively (the SDK sends ``False``).
         """
-        from jsonschema import Draft4Validator
-
         values: dict[str, Any] = dict(query)
         errors: list[dict[str, str]] = []
         for param in self.operation(path, method).get("parameters", []):
@@ -158,8 +156,6 @@ def _describe(error: Any) -> dict[str, str]:
 @functools.cache
 def load(name: str) -> Spec:
     """The spec called ``name`` (``application`` or ``numbers``), parsed once."""
-    import yaml
-
     text = resources.files("vcall").joinpath("data/specs", SPECS[name]).read_text()
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     return Spec(name, yaml.load(text, Loader=loader))

@@ -29,6 +29,8 @@ import uuid
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
+
 from vcall import state as state_file
 from vcall._errors import ConfigError, Conflict, WebhookFailed
 from vcall.sandbox.voice.hooks import CallWebhooks, HookUrl, Route, resolve_route
@@ -38,8 +40,6 @@ from vcall.sandbox.voice.rtc import Device, Ring, RtcHub, StandIn
 from vcall.statuses import TERMINAL
 
 if TYPE_CHECKING:
-    import aiohttp
-
     from vcall.paths import Paths
     from vcall.sandbox.account import SandboxState
 
@@ -343,8 +343,6 @@ class Platform:
 
     async def start(self) -> None:
         """Open the HTTP client the webhooks go out on."""
-        import aiohttp
-
         self._http = aiohttp.ClientSession()
 
     async def hang_up_all(self, grace: float = 0) -> None:

@@ -60,6 +60,8 @@ class CallRequest:
             raise InvalidInput("'from' must be a non-empty string")
         to = data.get("to")
         if to is not None:
+            # Imported when a request names a number: `vcall --help` imports this module for
+            # the call command's options, and phonenumbers would weigh on it (bench/startup.py).
             from vcall.phone import normalise
 
             to = normalise(str(to))

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from vcall._errors import Conflict, InvalidInput, NotFound
+from vcall.sandbox.account import SandboxState
 from vcall.sandbox.voice.platform import HANG_UP_GRACE, Platform
 from vcall.sandbox.voice.request import CallRequest
 from vcall.sandbox.voice.rtc import RtcHub
@@ -73,8 +74,6 @@ PATHS = ("/sandbox/calls", "/sandbox/calls/{id}", "/sandbox/rtc")
 def attach(app: web.Application, paths: Paths) -> list[tuple[str, str, web.Handler]]:
     """Put the platform on ``app`` (started and stopped with it); returns its routes as
     ``(method, path, handler)`` for the caller to mount behind its guard."""
-    from vcall.sandbox.account import SandboxState
-
     state = SandboxState.open(paths)
     rtc = RtcHub(state)
     app[RTC] = rtc

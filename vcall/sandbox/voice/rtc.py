@@ -35,6 +35,7 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any, Protocol
 
+import jwt
 from aiohttp import WSMsgType, web
 
 from vcall._errors import SessionRefused
@@ -293,8 +294,6 @@ class RtcHub:
 
     def authenticate(self, token: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         """The claims of a page's JWT and its user record; raises SessionRefused."""
-        import jwt
-
         if not isinstance(token, str) or not token:
             raise SessionRefused("session:error:empty-token", "no token")
         try:
