@@ -48,7 +48,7 @@ import apsw
 from vcall._errors import StoreError
 from vcall._files import ensure_private_dir
 from vcall.events import COLUMNS, CallEvent, StoredEvent, utc_now
-from vcall.store import DEFAULT_DURABILITY, DURABILITY, Rejected
+from vcall.store.contract import DEFAULT_DURABILITY, DURABILITY, Rejected
 
 #: Writes waiting for the next commit, each with the future its caller awaits.
 _Queue = list[tuple[Any, "asyncio.Future[Any]"]]
