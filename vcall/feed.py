@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from vcall._errors import InvalidInput
+
 if TYPE_CHECKING:
     from vcall.events import StoredEvent
 
@@ -38,7 +40,7 @@ class FeedEvent:
         try:
             return cls(int(data["id"]), str(data["received_at"]), dict(data["event"]))
         except (TypeError, KeyError, ValueError) as exc:
-            raise ValueError(f"not a feed event: {exc}") from None
+            raise InvalidInput(f"not a feed event: {exc}") from None
 
     def to_dict(self) -> dict[str, Any]:
         """The feed's JSON object."""

@@ -1,4 +1,5 @@
-"""The Vonage gateway: the only module that imports ``vonage``.
+"""The Vonage gateway: the only module that calls Vonage's APIs through the ``vonage`` SDK
+(``vcall.ncco`` uses only the SDK's NCCO models).
 
 It speaks the SDK to the hosts, with the credentials, that :mod:`vcall.modes` hands it
 (``HttpClientOptions(api_host=…, rest_host=…)``): Vonage's live, or the embedded sandbox's.

@@ -21,6 +21,20 @@ from referencing.jsonschema import DRAFT4
 SPECS = {"application": "application.v2.yml", "numbers": "numbers.yml"}
 
 
+def _coerce(text: str, kind: Any) -> Any:
+    """A query string as the type the spec declares (None if it is not one); booleans are read
+    case-insensitively (the SDK sends ``False``)."""
+    if kind == "integer":
+        try:
+            return int(text)
+        except ValueError:
+            return None
+    if kind == "boolean":
+        lowered = text.lower()
+        return lowered == "true" if lowered in ("true", "false") else None
+    return text
+
+
 def _relax_external_refs(node: Any) -> Any:
     if isinstance(node, dict):
         ref = node.get("$ref")
@@ -104,15 +118,8 @@ class Spec:
                 continue
             value: Any = query[name]
             kind = schema.get("type")
-            try:
-                if kind == "integer":
-                    value = int(value)
-                elif kind == "boolean":
-                    lowered = value.lower()
-                    if lowered not in ("true", "false"):
-                        raise ValueError(value)
-                    value = lowered == "true"
-            except ValueError:
+            value = _coerce(value, kind)
+            if value is None:
                 errors.append({"name": name, "reason": f"must be a {kind}"})
                 continue
             values[name] = value

@@ -350,9 +350,9 @@ class RtcHub:
     async def _on_message(self, page: PageSession, text: str) -> None:
         try:
             data = json.loads(text)
-            if not isinstance(data, dict):
-                raise ValueError("not an object")
         except ValueError:
+            data = None
+        if not isinstance(data, dict):
             await page.send({"type": "error", "code": "bad-request", "message": "not JSON"})
             return
         rid, kind = data.get("id"), data.get("type")
