@@ -125,10 +125,19 @@ def server(
                 proc.wait()
 
 
-def vcall_serve(port: int, store: Path, *flags: str) -> list[str]:
+def vcall_serve(port: int, store: Path, *flags: str, vcall: str = VCALL) -> list[str]:
     """``vcall serve`` measuring the plain webhook path: live mode, no signature checks, quiet."""
     mode = ["--live", "--no-verify", "--quiet"]
-    return [VCALL, "serve", *mode, "--port", str(port), "--store", str(store), *flags]
+    return [vcall, "serve", *mode, "--port", str(port), "--store", str(store), *flags]
+
+
+def baseline_vcall(checkout: Path) -> str:
+    """The ``vcall`` of another checkout (e.g. ``git worktree add ../before REV``, then its test
+    command), to measure a change against the code before it, side by side in one run."""
+    vcall = checkout / ".venv" / "bin" / "vcall"
+    if not vcall.is_file():
+        sys.exit(f"{vcall} is missing: run the README's test command in {checkout} first")
+    return str(vcall)
 
 
 def cpu_seconds(pid: int) -> float:

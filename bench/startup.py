@@ -30,19 +30,22 @@ HELP_TARGET_MS = 150
 TOKEN_TARGET_RATIO = 0.5
 
 
-def commands(key: Path, anchors: Path) -> dict[str, list[str]]:
-    """The three commands, by the name shown in the table."""
+def commands(key: Path, anchors: Path, baseline: str | None) -> dict[str, list[str]]:
+    """The three commands (and the baseline's two), by the name shown in the table."""
     from vcall.tokens import ACL_PRESETS
 
     acl = json.dumps(ACL_PRESETS["tutorial"], separators=(",", ":"))
     vonage = str(anchors / "node_modules" / ".bin" / "vonage")
     token = ["token", "Alice", "--application-id", APP_ID, "--private-key", str(key)]
     jwt = ["jwt", f"--app_id={APP_ID}", f"--key_file={key}", "--subject=Alice", f"--acl={acl}"]
-    return {
+    cmds = {
         "vcall --help": [h.VCALL, "--help"],
         "vcall token Alice": [h.VCALL, *token],
         "vonage jwt (Vonage CLI 1.2.4)": [vonage, *jwt],
     }
+    if baseline:
+        cmds |= {"baseline --help": [baseline, "--help"], "baseline token": [baseline, *token]}
+    return cmds
 
 
 def hyperfine(cmds: dict[str, list[str]], runs: int, cwd: Path) -> dict[str, dict[str, Any]]:
@@ -66,7 +69,7 @@ def hyperfine(cmds: dict[str, list[str]], runs: int, cwd: Path) -> dict[str, dic
     }
 
 
-def run(runs: int, rounds: int) -> list[dict[str, dict[str, Any]]]:
+def run(runs: int, rounds: int, baseline: str | None) -> list[dict[str, dict[str, Any]]]:
     """``rounds`` hyperfine runs of ``runs / rounds`` runs per command, who goes first rotating
     (this machine drifts within seconds: one command after the other, a slow minute would fall
     on one of them). The key and the working folder are scratch (no .env, no state file)."""
@@ -77,7 +80,7 @@ def run(runs: int, rounds: int) -> list[dict[str, dict[str, Any]]]:
     with tempfile.TemporaryDirectory(prefix="startup-", dir=h.WORK) as scratch:
         key = Path(scratch) / "private.key"
         key.write_text(new_key_pair()[0])
-        cmds = list(commands(key, anchors).items())
+        cmds = list(commands(key, anchors, baseline).items())
         measured = []
         for turn in range(rounds):
             shift = turn % len(cmds)
@@ -111,6 +114,19 @@ def report(rounds: list[dict[str, dict[str, Any]]]) -> tuple[list[str], list[lis
         f"range {min(ratios):.2f}–{max(ratios):.2f}; target ≤ {TOKEN_TARGET_RATIO}×): "
         + ("met" if ratio <= TOKEN_TARGET_RATIO else "MISSED"),
     ]
+    for ours, theirs in (
+        ("vcall --help", "baseline --help"),
+        ("vcall token Alice", "baseline token"),
+    ):
+        if theirs in rounds[0]:
+            ratios = [
+                statistics.median(r[ours]["times"]) / statistics.median(r[theirs]["times"])
+                for r in rounds
+            ]
+            verdicts.append(
+                f"{ours} vs the baseline: {statistics.median(ratios):.2f}× "
+                f"(rounds {min(ratios):.2f}–{max(ratios):.2f})"
+            )
     return header, rows, verdicts
 
 
@@ -119,9 +135,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30, help="per command (default 30)")
     parser.add_argument("--rounds", type=int, default=5, help="rounds (default 5)")
     parser.add_argument("--markdown", type=Path, help="also write the table as Markdown here")
+    parser.add_argument(
+        "--baseline", type=Path, help="another checkout (with its .venv) to run side by side"
+    )
     args = parser.parse_args()
     h.ensure_debian("hyperfine")
-    header, rows, verdicts = report(run(args.runs, args.rounds))
+    baseline = h.baseline_vcall(args.baseline) if args.baseline else None
+    header, rows, verdicts = report(run(args.runs, args.rounds, baseline))
     per_round = max(1, args.runs // args.rounds)
     title = (
         f"Start-up: hyperfine, {args.rounds} rounds of {per_round} runs per command (after 3 "

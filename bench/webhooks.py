@@ -45,6 +45,8 @@ ANSWER_PATH = (
 LUA_COUNT = h.ANCHORS / "wrk" / "count.lua"
 LUA_EVENT = h.ANCHORS / "wrk" / "event_unique.lua"
 ROUTES = {"answer GET": (ANSWER_PATH, None), "event POST": ("/voice/event", LUA_EVENT)}
+#: What vcall's requests per second are divided by, round by round.
+PEERS = ("express", "floor", "baseline")
 _run_ids = itertools.count(1)
 
 
@@ -61,13 +63,17 @@ class Server:
     pid: int = 0  #: once started
 
 
-def servers(scratch: Path, anchors: Path) -> list[Server]:
-    """vcall (default durability and full), the Express anchor and the aiohttp floor."""
+def servers(scratch: Path, anchors: Path, baseline: str | None = None) -> list[Server]:
+    """vcall (default durability and full), the Express anchor and the aiohttp floor; and the
+    ``baseline`` vcall at the default durability, if one is given."""
     out = []
-    for name, flags in (("vcall", []), ("vcall full", ["--durability", "full"])):
+    variants = [("vcall", [], h.VCALL), ("vcall full", ["--durability", "full"], h.VCALL)]
+    if baseline:
+        variants.append(("baseline", [], baseline))
+    for name, flags, vcall in variants:
         port, home = h.free_port(), scratch / name.replace(" ", "-")
         store = home / "events.db"
-        cmd = h.vcall_serve(port, store, *flags)
+        cmd = h.vcall_serve(port, store, *flags, vcall=vcall)
         out.append(Server(name, cmd, {"VCALL_HOME": str(home)}, store=store, port=port))
     port = h.free_port()
     env = {"QUIET": "1", "PORT": str(port)}
@@ -126,7 +132,7 @@ def max_id(store: Path) -> int:
 
 
 def run(
-    seconds: float, sweep: list[int], rounds: int, scratch: Path
+    seconds: float, sweep: list[int], rounds: int, scratch: Path, baseline: str | None = None
 ) -> tuple[dict, dict, list[str]]:
     """Every route × connections × server in ``rounds`` rounds of ``seconds / rounds`` each
     (whole seconds: wrk's unit).
@@ -140,7 +146,7 @@ def run(
     ratios[route][conns][peer] (vcall / peer), and the data-check problems.
     """
     anchors = h.anchors_workdir()
-    under_test = servers(scratch, anchors)
+    under_test = servers(scratch, anchors, baseline)
     points = [(route, conns) for route in ROUTES for conns in sweep]
     runs: dict = {point: {s.name: [] for s in under_test} for point in points}
     problems: list[str] = []
@@ -175,7 +181,8 @@ def run(
             peer: [
                 v["rps"] / p["rps"] for v, p in zip(measured["vcall"], measured[peer], strict=True)
             ]
-            for peer in ("express", "floor")
+            for peer in PEERS
+            if peer in measured
         }
     return results, ratios, problems
 
@@ -195,7 +202,8 @@ def ratio_cell(values: list[float]) -> str:
 def table_rows(results: dict, ratios: dict, sweep: list[int]) -> tuple[list[str], list[list[str]]]:
     """Header and rows: median req/s (p50 / p99 ms) per server, and vcall's ratios."""
     names = list(results)
-    header = ["route", "conns", *names, "vcall/express", "vcall/floor"]
+    peers = list(ratios[next(iter(ROUTES))][sweep[0]])
+    header = ["route", "conns", *names, *(f"vcall/{peer}" for peer in peers)]
     rows = []
     for route in ROUTES:
         for c in sweep:
@@ -203,7 +211,7 @@ def table_rows(results: dict, ratios: dict, sweep: list[int]) -> tuple[list[str]
             rows.append(
                 [route, str(c)]
                 + [f"{r['rps']:,.0f} ({r['p50']:.2f} / {r['p99']:.2f})" for r in cells]
-                + [ratio_cell(ratios[route][c][peer]) for peer in ("express", "floor")]
+                + [ratio_cell(ratios[route][c][peer]) for peer in peers]
             )
     return header, rows
 
@@ -221,6 +229,10 @@ def verdicts(results: dict, ratios: dict) -> list[str]:
         + ("met" if vs_floor >= 0.8 else "MISSED"),
         f"answer p99: {p99:.2f} ms (target ≤ 3 ms): {'met' if p99 <= 3 else 'MISSED'}",
         cpu_note(results),
+    ] + [
+        f"{route} at 32 connections vs the baseline: {ratio_cell(ratios[route][32]['baseline'])}"
+        for route in ROUTES
+        if "baseline" in ratios[route].get(32, {})
     ]
 
 
@@ -240,6 +252,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8, help="per point and server (default 8)")
     parser.add_argument("--rounds", type=int, default=4, help="rounds per point (default 4)")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
+    parser.add_argument(
+        "--baseline", type=Path, help="another checkout (with its .venv) to run side by side"
+    )
     parser.add_argument("--markdown", type=Path, help="also write the table as Markdown here")
     args = parser.parse_args()
     seconds = 4 if args.quick else args.seconds
@@ -247,7 +262,8 @@ def main() -> None:
     h.ensure_debian("wrk")
     h.WORK.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="webhooks-", dir=h.WORK) as scratch:
-        results, ratios, problems = run(seconds, sweep, args.rounds, Path(scratch))
+        baseline = h.baseline_vcall(args.baseline) if args.baseline else None
+        results, ratios, problems = run(seconds, sweep, args.rounds, Path(scratch), baseline)
 
     header, rows = table_rows(results, ratios, sweep)
     title = (
