@@ -17,6 +17,7 @@
     ├── StoreError             the event store could not be opened or written        503  1
     └── RemoteError            another server failed or could not be reached         502  1
         ├── WebhookFailed      an application's webhook did not take a request       502  1
+        ├── TunnelError        a tunnel gave no public URL, or it does not lead here 502  1
         └── GatewayError       a Vonage API (live or sandbox) refused or failed      502  1
             ├── AuthError      401/403: wrong key, secret or JWT                     401  1
             ├── RateLimited    429                                                   429  1
@@ -140,6 +141,10 @@ class RemoteError(VcallError):
 
 class WebhookFailed(RemoteError):
     """A webhook could not be delivered (after its retry); ``str()`` says why."""
+
+
+class TunnelError(RemoteError):
+    """The tunnel program gave no public URL, or that URL does not reach this server."""
 
 
 class GatewayError(RemoteError):
