@@ -25,9 +25,11 @@ import re
 import shlex
 import shutil
 import signal
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from vcall._errors import ConfigError, TunnelError
@@ -280,3 +282,43 @@ async def _stop(process: asyncio.subprocess.Process) -> None:
             return
         except TimeoutError:
             continue
+
+
+def stop_orphan(pid: int, argv: list[str]) -> bool | None:
+    """Stop a tunnel a dead ``vcall serve`` left running: True if it was stopped, False if it
+    is gone, None if it may run but cannot be told apart from another process here.
+
+    The pid is only trusted if the process's command line (``/proc``) still ends with the
+    tunnel's: a pid reused since must not be signalled.
+    """
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except FileNotFoundError:
+        return False if Path("/proc/self").exists() else None
+    except OSError:
+        return None
+    running = raw.decode(errors="replace").split("\0")[:-1]
+    tail = running[-len(argv) :] if argv else []
+    if (
+        len(tail) != len(argv)
+        or os.path.basename(tail[0]) != os.path.basename(argv[0])
+        or tail[1:] != argv[1:]
+    ):
+        return False
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, sig)
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while time.monotonic() < deadline:
+            if not Path(f"/proc/{pid}").exists() or _zombie(pid):
+                return True
+            time.sleep(0.05)  # polling a process that is not our child, under a deadline
+    return True
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return False
+    return fields[0] == "Z"
