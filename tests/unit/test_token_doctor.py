@@ -1,0 +1,79 @@
+"""The token doctor flags what breaks a real Client SDK session, and passes a good token."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from vcall import tokens
+from vcall.token_doctor import SDK_PATHS, acl_allows, examine
+
+APP = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+NOW = 1_750_000_000
+
+
+def claims_of(token: str) -> dict:
+    return tokens.decode(token)[0]
+
+
+def problems(findings) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return {f.check: f.message for f in findings if f.ok is False}
+
+
+def test_a_token_vcall_mints_has_no_problem(app_key):
+    token = tokens.mint(APP, app_key, "Alice", ttl=3600, now=NOW)
+    claims, valid = tokens.decode(token, tokens.public_key_pem(app_key))
+    found = examine(claims, signature_valid=valid, application_id=APP, users=["Alice"], now=NOW)
+    assert problems(found) == {}
+    assert {f.check for f in found} == {"exp", "sub", "acl", "signature"}
+
+
+@pytest.mark.parametrize("preset", ["tutorial", "minimal"])
+def test_both_presets_grant_every_path_the_sdk_calls(preset):
+    assert all(acl_allows(tokens.ACL_PRESETS[preset], path) for path in SDK_PATHS.values())
+
+
+def test_acl_patterns_match_as_vonage_reads_them():
+    acl = {"paths": {"/*/users/*": {}, "/v0.3/conversations/**": {}}}
+    assert acl_allows(acl, "/v0.1/users/USR-1")
+    assert not acl_allows(acl, "/v0.1/users/USR-1/conversations")  # * is one segment
+    assert acl_allows(acl, "/v0.3/conversations/CON-1/members/MEM-1")
+    assert not acl_allows(acl, "/v0.2/conversations/CON-1")
+    assert not acl_allows({"paths": "everything"}, "/v0.1/users/USR-1")
+
+
+def test_exp_in_milliseconds_is_named():
+    claims = {"sub": "Alice", "iat": NOW, "exp": (NOW + 3600) * 1000, "application_id": APP}
+    found = problems(examine(claims, signature_valid=True, users=["Alice"], now=NOW))
+    assert "exp" in found and "milliseconds" in found["exp"] and "divide by 1000" in found["exp"]
+
+
+def test_an_expired_or_too_long_token_is_named():
+    expired = {"sub": "Alice", "iat": NOW - 7200, "exp": NOW - 3600}
+    assert "expired at" in problems(examine(expired, signature_valid=True, now=NOW))["exp"]
+    long = {"sub": "Alice", "iat": NOW, "exp": NOW + 48 * 3600}
+    assert "valid for 48.0 h" in problems(examine(long, signature_valid=True, now=NOW))["lifetime"]
+
+
+def test_a_sub_that_is_not_a_user_is_named_with_the_users():
+    claims = {"sub": "Bob", "iat": NOW, "exp": NOW + 60}
+    found = problems(examine(claims, signature_valid=True, users=["Alice"], now=NOW))
+    assert "'Bob' is not a user of the application (its users: Alice)" in found["sub"]
+    unchecked = examine(claims, signature_valid=True, users_unknown="no application", now=NOW)
+    assert [f.ok for f in unchecked if f.check == "sub"] == [None]
+
+
+def test_an_acl_without_the_sdk_paths_is_named():
+    claims = {"sub": "Alice", "iat": NOW, "exp": NOW + 60, "acl": {"paths": {"/*/users/**": {}}}}
+    message = problems(examine(claims, signature_valid=True, now=NOW))["acl"]
+    assert "sessions, conversations, legs paths" in message and "/v0.2/sessions/" in message
+
+
+def test_another_key_and_another_application_are_named(app_key):
+    other, _ = tokens.new_key_pair()
+    token = tokens.mint("another-app", other, "Alice", now=int(time.time()))
+    claims, valid = tokens.decode(token, tokens.public_key_pem(app_key))
+    found = problems(examine(claims, signature_valid=valid, application_id=APP))
+    assert "signed by another key" in found["signature"]
+    assert f"not the configured {APP}" in found["application_id"]

@@ -1,0 +1,175 @@
+"""The token doctor: what in a client JWT would break a real Client SDK session.
+
+``vcall token --decode TOKEN`` prints the claims and these findings, one line each:
+
+- ``exp`` in milliseconds (a JavaScript ``Date.now()`` habit): Vonage reads seconds, so the
+  token looks valid for tens of thousands of years and is refused;
+- ``exp`` in the past, or more than 24 h after ``iat`` (the longest Vonage accepts);
+- a ``sub`` that is not a user of the application (the session cannot start);
+- an ``acl`` that leaves out a path the Client SDK calls (sessions, conversations, legs,
+  users: the ``minimal`` preset of :mod:`vcall.tokens`);
+- an ``application_id`` other than the configured application's;
+- a signature that does not verify with the configured private key (signed by another key).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from vcall.tokens import MAX_TTL
+
+#: An ``exp`` above this is not seconds: as seconds it is past the year 5000.
+_MILLISECONDS = 10**11
+
+
+#: A request path of each kind the Client SDK calls (refreshSession, answer and hang up,
+#: leg updates, the user's own record), as the Conversation API names them.
+SDK_PATHS: dict[str, str] = {
+    "sessions": "/v0.2/sessions/SESSION-1",
+    "conversations": "/v0.3/conversations/CON-1/members/MEM-1",
+    "legs": "/v0.1/legs/LEG-1",
+    "users": "/v0.1/users/USR-1",
+}
+
+
+def acl_allows(acl: Any, path: str) -> bool:
+    """Whether ``acl`` (``{"paths": {pattern: {}}}``) grants ``path``: ``*`` is one path
+    segment, ``**`` any number of them."""
+    paths = acl.get("paths") if isinstance(acl, dict) else None
+    if not isinstance(paths, dict):
+        return False
+    return any(isinstance(p, str) and _glob(p).fullmatch(path) for p in paths)
+
+
+def _glob(pattern: str) -> re.Pattern[str]:
+    parts = re.split(r"(\*\*|\*)", pattern)
+    body = "".join(
+        ".*" if part == "**" else "[^/]+" if part == "*" else re.escape(part) for part in parts
+    )
+    return re.compile(body)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing checked: ``ok`` True (fine), False (breaks sessions), None (not checked)."""
+
+    check: str
+    ok: bool | None
+    message: str
+
+    def as_json(self) -> dict[str, Any]:
+        """The finding for ``--json``."""
+        return asdict(self)
+
+
+def _when(seconds: float) -> str:
+    return f"{datetime.fromtimestamp(seconds, UTC):%Y-%m-%d %H:%M:%S} UTC"
+
+
+def _expiry(claims: dict[str, Any], now: float) -> list[Finding]:
+    exp, iat = claims.get("exp"), claims.get("iat")
+    if not isinstance(exp, int | float) or isinstance(exp, bool):
+        return [Finding("exp", False, "no numeric exp claim: Vonage refuses a token without one")]
+    if exp > _MILLISECONDS:
+        return [
+            Finding(
+                "exp",
+                False,
+                f"exp {exp} is in milliseconds; Vonage reads seconds "
+                f"(it means {_when(exp / 1000)}): divide by 1000",
+            )
+        ]
+    found = []
+    if exp <= now:
+        found.append(Finding("exp", False, f"expired at {_when(exp)}; mint a new one"))
+    else:
+        found.append(Finding("exp", True, f"expires at {_when(exp)}"))
+    start = iat if isinstance(iat, int | float) and not isinstance(iat, bool) else now
+    if exp - start > MAX_TTL:
+        hours = (exp - start) / 3600
+        found.append(
+            Finding(
+                "lifetime",
+                False,
+                f"valid for {hours:.1f} h; Vonage accepts client tokens of at most 24 h",
+            )
+        )
+    return found
+
+
+def _acl(claims: dict[str, Any]) -> Finding:
+    acl = claims.get("acl")
+    if acl is None:
+        return Finding("acl", True, "no acl claim: the token is not limited to some paths")
+    missing = [kind for kind, path in SDK_PATHS.items() if not acl_allows(acl, path)]
+    if missing:
+        return Finding(
+            "acl",
+            False,
+            f"the acl does not grant the Client SDK's {', '.join(missing)} paths "
+            f"(e.g. {SDK_PATHS[missing[0]]}); mint with --acl-preset minimal or tutorial",
+        )
+    return Finding("acl", True, "the acl grants every path the Client SDK uses")
+
+
+def examine(
+    claims: dict[str, Any],
+    *,
+    signature_valid: bool | None,
+    application_id: str | None = None,
+    users: list[str] | None = None,
+    users_unknown: str | None = None,
+    now: float | None = None,
+) -> list[Finding]:
+    """Every finding about a decoded token.
+
+    ``signature_valid`` is :func:`vcall.tokens.decode`'s verdict (None: no key configured);
+    ``users`` the names of the application's users (None, with ``users_unknown`` saying why:
+    they could not be listed).
+    """
+    current = time.time() if now is None else now
+    found = _expiry(claims, current)
+    sub = claims.get("sub")
+    if not isinstance(sub, str) or not sub:
+        found.append(Finding("sub", False, "no sub claim: the session needs the user's name"))
+    elif users is None:
+        found.append(Finding("sub", None, f"user {sub!r} not checked: {users_unknown}"))
+    elif sub in users:
+        found.append(Finding("sub", True, f"{sub!r} is a user of the application"))
+    else:
+        known = ", ".join(users) or "none"
+        found.append(
+            Finding(
+                "sub",
+                False,
+                f"{sub!r} is not a user of the application (its users: {known}); "
+                f"run `vcall setup --user {sub}` or mint for one of them",
+            )
+        )
+    found.append(_acl(claims))
+    token_app = claims.get("application_id")
+    if application_id and token_app != application_id:
+        found.append(
+            Finding(
+                "application_id",
+                False,
+                f"made for application {token_app}, not the configured {application_id}",
+            )
+        )
+    if signature_valid is None:
+        found.append(Finding("signature", None, "not checked: no private key configured"))
+    elif signature_valid:
+        found.append(Finding("signature", True, "signed by the configured private key"))
+    else:
+        found.append(
+            Finding(
+                "signature",
+                False,
+                "signed by another key, not the configured private key: Vonage will refuse it",
+            )
+        )
+    return found
