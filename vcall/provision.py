@@ -104,7 +104,8 @@ class SetupResult:
         return asdict(self)
 
 
-def _key_matches(private_pem: str | None, public_pem: str | None) -> bool:
+def key_matches(private_pem: str | None, public_pem: str | None) -> bool:
+    """Whether the private key (PEM) is the other half of the public one."""
     if not private_pem or not public_pem:
         return False
     try:
@@ -208,7 +209,7 @@ class Provisioner:
         on_disk = self._saved_key()
         key = tokens.load_private_key(private_key) if private_key else on_disk
         new_public = None
-        if not _key_matches(key, (app.get("keys") or {}).get("public_key")):
+        if not key_matches(key, (app.get("keys") or {}).get("public_key")):
             if by_name and not options.force:
                 raise Conflict(
                     f"an application named {name!r} exists ({app['id']}) but its private key "

@@ -2,51 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
+from threaded_server import serve_in_thread
 from typer.testing import CliRunner
 
 from vcall.cli import app
 from vcall.remote import discovery
-from vcall.serving import running
-from vcall.web.app import ServeOptions, create_app
+from vcall.web.app import create_app
 
 runner = CliRunner()
 FAST = ["--talk-for", "0", "--answer-after", "0", "--hold", "0.05"]
-
-
-def serve_in_thread(options: ServeOptions, on_ready) -> Iterator[str]:
-    """Run the server on its own loop in a thread (the CLI runs its own asyncio.run).
-
-    ``asyncio.run`` ends the loop properly: a bare ``loop.close()`` right after the server
-    stops leaks the transports it has just closed (an unraisable ResourceWarning later).
-    """
-    stop = asyncio.Event()
-    started = threading.Event()
-    box: dict = {}
-
-    async def main() -> None:
-        box["loop"] = asyncio.get_running_loop()
-        async with running(create_app(options), "127.0.0.1", 0) as url:
-            on_ready(url)
-            box["url"] = url
-            started.set()
-            await stop.wait()
-
-    thread = threading.Thread(target=asyncio.run, args=(main(),), daemon=True)
-    thread.start()
-    assert started.wait(10), "server did not start"
-    try:
-        yield box["url"]
-    finally:
-        box["loop"].call_soon_threadsafe(stop.set)
-        thread.join(10)
-        assert not thread.is_alive(), "server did not stop"
 
 
 @pytest.fixture
@@ -55,7 +24,9 @@ def local_serve(sandbox, sandbox_options) -> Iterator[str]:
         discovery.announce(sandbox.paths, url, sandbox_options.page_key)
         sandbox.provision(url)
 
-    yield from serve_in_thread(sandbox_options, ready)
+    with serve_in_thread(create_app(sandbox_options)) as url:
+        ready(url)
+        yield url
 
 
 def test_call_with_a_stand_in_prints_the_summary(local_serve):
@@ -112,7 +83,8 @@ def test_call_to_a_live_server_is_refused(sandbox, sandbox_options):
     def ready(url: str) -> None:
         discovery.announce(sandbox.paths, url, live.page_key)
 
-    for _ in serve_in_thread(live, ready):
+    with serve_in_thread(create_app(live)) as url:
+        ready(url)
         result = runner.invoke(app, ["call"])
         assert result.exit_code == 2
         assert "live mode" in result.stderr and "real phones" in result.stderr

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
 from aiohttp import web
+from threaded_server import serve_in_thread
 
 from vcall.serving import running
 from vcall.signing import query_payload, sign
@@ -51,36 +49,6 @@ def options(tmp_path: Path) -> ServeOptions:
 @pytest.fixture
 async def client(aiohttp_client, options: ServeOptions):  # type: ignore[no-untyped-def]
     return await aiohttp_client(create_app(options))
-
-
-@contextmanager
-def serve_in_thread(app: web.Application) -> Iterator[str]:
-    """Serve ``app`` on loopback from a thread with its own loop; yields the base URL.
-
-    Synchronous clients (hypothesis, requests, raw sockets) can then hammer a real server.
-    The thread runs ``asyncio.run``, which also finishes every connection task at the end.
-    """
-    started: Future[tuple[str, asyncio.AbstractEventLoop, asyncio.Event]] = Future()
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        try:
-            async with running(app, "127.0.0.1", 0) as url:
-                started.set_result((url, asyncio.get_running_loop(), stop))
-                await stop.wait()
-        except BaseException as exc:
-            if not started.done():
-                started.set_exception(exc)
-            raise
-
-    thread = threading.Thread(target=asyncio.run, args=(main(),), daemon=True)
-    thread.start()
-    url, loop, stop = started.result(timeout=30)
-    try:
-        yield url
-    finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(timeout=30)
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ COMMANDS = {
     "call": ("call", "call"),
     "token": ("token", "token"),
     "setup": ("setup", "setup"),
+    "status": ("status", "status"),
     "teardown": ("teardown", "teardown"),
     "sandbox": ("sandbox", "app"),
     "tail-events": ("tail", "tail_events"),

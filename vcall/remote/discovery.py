@@ -18,6 +18,10 @@ if TYPE_CHECKING:
     from vcall.paths import Paths
 
 
+#: The header ``/healthz`` names the server in (its :attr:`ServerInfo.instance`).
+INSTANCE_HEADER = "X-Vcall-Instance"
+
+
 @dataclass(frozen=True)
 class ServerInfo:
     """Where the local server listens and the key its API needs."""
@@ -25,6 +29,10 @@ class ServerInfo:
     url: str
     key: str
     pid: int
+    #: What its ``/healthz`` answers as ``instance``.
+    instance: str = ""
+    #: Where Vonage reaches it (a tunnel, ``--public-url``), when not ``url`` itself.
+    public_url: str | None = None
 
 
 def page_key(paths: Paths) -> str:
@@ -41,9 +49,12 @@ def page_key(paths: Paths) -> str:
     return key
 
 
-def announce(paths: Paths, url: str, key: str) -> None:
-    """Record that this process serves ``url``."""
-    write_private(paths.runtime, json.dumps(asdict(ServerInfo(url, key, os.getpid()))))
+def announce(
+    paths: Paths, url: str, key: str, *, instance: str = "", public_url: str | None = None
+) -> None:
+    """Record that this process serves ``url`` (and, through a tunnel, ``public_url``)."""
+    info = ServerInfo(url, key, os.getpid(), instance, public_url)
+    write_private(paths.runtime, json.dumps(asdict(info)))
 
 
 def withdraw(paths: Paths) -> None:
@@ -57,7 +68,14 @@ def find(paths: Paths) -> ServerInfo:
     """The local server's URL and key, or a ConfigError explaining how to start one."""
     try:
         data = json.loads(paths.runtime.read_text())
-        return ServerInfo(str(data["url"]), str(data["key"]), int(data["pid"]))
+        public_url = data.get("public_url")
+        return ServerInfo(
+            str(data["url"]),
+            str(data["key"]),
+            int(data["pid"]),
+            str(data.get("instance", "")),
+            str(public_url) if public_url else None,
+        )
     except FileNotFoundError:
         raise ConfigError(
             "no local vcall serve found: start one with `vcall serve`, or pass --url"

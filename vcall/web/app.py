@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,7 @@ from vcall._errors import NotAllowed, NotFound
 from vcall.keygen import new_page_key
 from vcall.ncco import DEFAULT_TALK, DEFAULT_USER, NccoBuilder
 from vcall.paths import Paths
+from vcall.remote.discovery import INSTANCE_HEADER
 from vcall.sandbox.voice import routes as platform_routes
 from vcall.store import DEFAULT_DURABILITY, EventStore, open_store
 from vcall.tokens import DEFAULT_TTL
@@ -21,7 +23,7 @@ from vcall.web.access import PAGE_KEY, ensure_guarded, guarded
 from vcall.web.answers import failure
 from vcall.web.body import MAX_BODY
 from vcall.web.hub import EventHub
-from vcall.web.keys import HUB, LOG, NCCO, STORE
+from vcall.web.keys import HUB, INSTANCE, LOG, NCCO, STORE
 from vcall.web.log import WebhookLog
 
 
@@ -48,6 +50,9 @@ class ServeOptions:
     token_ttl: int = DEFAULT_TTL
     #: Live: the browser SDK's ``ClientConfig`` (e.g. ``{"region": "EU"}``).
     client_config: dict[str, Any] = field(default_factory=dict)
+    #: Names this server on ``/healthz`` (:data:`INSTANCE_HEADER`): a request through a public
+    #: URL that comes back with it reached this very server (a tunnel's round trip, status).
+    instance: str = field(default_factory=lambda: secrets.token_hex(8))
 
 
 async def _not_found(request: web.Request) -> web.Response:
@@ -55,10 +60,10 @@ async def _not_found(request: web.Request) -> web.Response:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """``GET /healthz``: the server is up."""
+    """``GET /healthz``: the server is up, and (``X-Vcall-Instance``) which one it is."""
     if request.method not in ("GET", "HEAD"):
         return failure(NotAllowed(f"method {request.method} not allowed"), Allow="GET")
-    return web.json_response({"ok": True})
+    return web.json_response({"ok": True}, headers={INSTANCE_HEADER: request.app[INSTANCE]})
 
 
 def create_app(
@@ -70,6 +75,7 @@ def create_app(
     # No middleware: keyed routes are registered guarded (vcall.web.access), webhooks bare.
     app = web.Application(client_max_size=MAX_BODY)
     app[PAGE_KEY] = options.page_key
+    app[INSTANCE] = options.instance
     app[STORE] = store or open_store(options.store_path, options.durability)
     app[NCCO] = NccoBuilder(options.talk, options.user)
     app[HUB] = EventHub()
