@@ -390,6 +390,11 @@ def resolve_public_url(flag: str | None, mode: Mode, paths: Paths) -> str:
             "live setup needs --public-url: a URL Vonage can reach that leads to `vcall serve` "
             "(e.g. an ngrok or cloudflared tunnel to http://127.0.0.1:3000)"
         )
+    return checked_public_url(url, mode)
+
+
+def checked_public_url(url: str, mode: Mode) -> str:
+    """``url`` without a trailing slash, if Vonage could send webhooks to it in ``mode``."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"--public-url {url!r} must be an http(s) URL, e.g. https://example.com")

@@ -1,0 +1,126 @@
+"""vcall serve's webhooks through a tunnel: pointed, round trip checked, put back on the way out."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+import pytest
+
+from vcall import journal, runtime
+from vcall import state as state_file
+from vcall._errors import ConfigError, TunnelError
+from vcall.config import Paths, load_settings
+from vcall.expose import exposed
+from vcall.gateway import Webhooks
+from vcall.journal import Lease
+from vcall.provision import run_setup
+from vcall.sandbox.state import SandboxState
+from vcall.web.app import ServeOptions, create_app
+
+SETUP_URL = "http://127.0.0.1:3000"
+
+
+@pytest.fixture
+async def server(aiohttp_server, isolated):  # type: ignore[no-untyped-def]
+    """A sandbox vcall serve on a port of its own, after a setup that points at :3000."""
+    paths = Paths.default()
+    await asyncio.to_thread(run_setup, mode="sandbox")
+    options = ServeOptions(
+        store_path=paths.events_db,
+        quiet=True,
+        sandbox=True,
+        paths=paths,
+        page_key=runtime.page_key(paths),
+        signature_secret=SandboxState.open(paths).account.signature_secret,
+    )
+    served = await aiohttp_server(create_app(options), host="127.0.0.1")
+    served.options = options
+    served.base = str(served.make_url("")).rstrip("/")
+    return served
+
+
+def app_hooks() -> Webhooks:
+    paths = Paths.default()
+    state = SandboxState.open(paths)
+    return Webhooks.of(state.application(state_file.load(paths)["application_id"]))
+
+
+def expose(server, lines: list[str], **how):  # type: ignore[no-untyped-def]
+    paths = Paths.default()
+    return exposed(
+        server.base,
+        server.options.instance,
+        mode="sandbox",
+        paths=paths,
+        settings=load_settings(paths),
+        say=lines.append,
+        **how,
+    )
+
+
+@pytest.mark.parametrize("name", ["cloudflared", "ngrok", "localtunnel"])
+async def test_calls_come_through_the_tunnel_and_the_webhooks_go_back(
+    server, tunnels_on_path, name
+):
+    lines: list[str] = []
+    async with expose(server, lines, tunnel=name) as exposure:
+        public = exposure.public_url
+        assert public.startswith("http://127.0.0.1:") and public != server.base
+        assert app_hooks() == Webhooks.for_public_url(public)
+        assert journal.load(Paths.default()).previous == Webhooks.for_public_url(SETUP_URL)
+        assert f"round trip: {public} reaches this server" in lines
+        # A call placed now: its answer request and events come in through the tunnel.
+        headers = {"Authorization": f"Bearer {server.options.page_key}"}
+        async with aiohttp.ClientSession(server.base, headers=headers) as http:
+            placed = await http.post(
+                "/sandbox/calls", json={"outcome": "answered", "talk_for": 0, "answer_after": 0,
+                                        "hold": 0.05},
+            )  # fmt: skip
+            call = await placed.json()
+            done = await http.get(f"/sandbox/calls/{call['conversation_uuid']}?wait=20")
+            summary = await done.json()
+        assert summary["outcome"] == "answered" and summary["errors"] == []
+        assert summary["answer_requests"][0]["url"].startswith(f"{public}/voice/answer")
+    assert app_hooks() == Webhooks.for_public_url(SETUP_URL)
+    assert journal.load(Paths.default()) is None
+    assert exposure.tunnel.process.returncode is not None
+    assert lines[-1] == "webhooks put back to http://127.0.0.1:3000"
+
+
+async def test_the_sandbox_application_follows_serve_to_another_port(server):
+    lines: list[str] = []
+    async with expose(server, lines) as exposure:
+        assert exposure.public_url == server.base
+        assert app_hooks() == Webhooks.for_public_url(server.base)
+    assert any(f"instead of {SETUP_URL} until vcall serve stops" in line for line in lines)
+    assert app_hooks() == Webhooks.for_public_url(SETUP_URL)
+
+
+async def test_a_public_url_that_leads_elsewhere_changes_nothing(server, aiohttp_server):
+    other = await aiohttp_server(create_app(ServeOptions(store_path=Paths.default().home / "x")))
+    with pytest.raises(TunnelError) as caught:
+        async with expose(server, [], public_url=str(other.make_url("")).rstrip("/")):
+            pass
+    assert "leads to another vcall serve, not this one" in str(caught.value)
+    assert app_hooks() == Webhooks.for_public_url(SETUP_URL)
+    assert journal.load(Paths.default()) is None
+
+
+async def test_the_tunnel_dying_is_noticed(server, tunnels_on_path):
+    async with expose(server, [], tunnel="localtunnel") as exposure:
+        exposure.tunnel.process.kill()
+        why = await asyncio.wait_for(exposure.lost(), 10)
+    assert why.startswith("the tunnel (localtunnel) exited with code -9")
+    assert app_hooks() == Webhooks.for_public_url(SETUP_URL)
+
+
+async def test_a_second_serve_with_a_tunnel_is_refused(server, tunnels_on_path):
+    held = Lease.take(Paths.default())
+    try:
+        with pytest.raises(ConfigError, match="another vcall serve of this folder"):
+            async with expose(server, [], tunnel="cloudflared"):
+                pass
+    finally:
+        held.release()
+    assert app_hooks() == Webhooks.for_public_url(SETUP_URL)
