@@ -78,9 +78,20 @@ class _DropHttpErrorWarnings(logging.Filter):
         return not str(record.msg).startswith("Http Response Error!")
 
 
-_SDK_LOGGER = logging.getLogger("vonage")
-if not any(isinstance(f, _DropHttpErrorWarnings) for f in _SDK_LOGGER.filters):
-    _SDK_LOGGER.addFilter(_DropHttpErrorWarnings())
+class _DropRetryWarnings(logging.Filter):
+    """urllib3 logs a WARNING for each retry of a connection that failed, before the SDK
+    gives up; the gateway reports the failure itself, in one line with the fix."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Retrying")
+
+
+for _logger, _filter in (
+    (logging.getLogger("vonage"), _DropHttpErrorWarnings),
+    (logging.getLogger("urllib3.connectionpool"), _DropRetryWarnings),
+):
+    if not any(isinstance(f, _filter) for f in _logger.filters):
+        _logger.addFilter(_filter())
 
 
 def _detail(response: Any) -> str:
