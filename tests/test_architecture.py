@@ -11,8 +11,10 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "vcall"
 #: Who may import these (besides themselves): the services at the top, under the command line.
 ONLY_FROM = {
-    "vcall.provision": ("vcall.cli", "vcall.demo"),
+    "vcall.provision": ("vcall.cli", "vcall.demo", "vcall.status", "vcall.expose"),
     "vcall.demo": ("vcall.cli",),
+    "vcall.status": ("vcall.cli",),
+    "vcall.expose": ("vcall.cli",),
     "vcall.cli": ("vcall.__main__",),
 }
 #: The Vonage SDK's packages, and the modules that may speak it.

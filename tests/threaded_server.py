@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 from aiohttp import web
 
-from vcall.web.server import running
+from vcall.serving import running
 
 
 @contextmanager

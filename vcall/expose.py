@@ -27,15 +27,17 @@ from typing import TYPE_CHECKING
 from vcall import journal
 from vcall import state as state_file
 from vcall._errors import ConfigError, TunnelError
-from vcall.gateway import Mode, Webhooks, connect
+from vcall.gateway import WebhookUrls
 from vcall.journal import Lease
-from vcall.probe import round_trip
-from vcall.provision import checked_public_url
+from vcall.modes import Mode
+from vcall.provision import checked_public_url, connect
+from vcall.remote.probe import round_trip
 from vcall.repoint import Pointed, base_url, point, recover, restore
 from vcall.tunnel import Tunnel
 
 if TYPE_CHECKING:
-    from vcall.config import Paths, Settings
+    from vcall.config import Settings
+    from vcall.paths import Paths
 
 #: Seconds a new tunnel gets to start forwarding (cloudflared: "it may take some time").
 TUNNEL_REACHABLE_WITHIN = 30.0
@@ -78,7 +80,7 @@ async def exposed(
     ``instance`` on ``/healthz``) while the block runs; put them back after it."""
     if tunnel is not None and public_url is not None:
         raise ConfigError("give --tunnel or --public-url, not both")
-    recovery = await asyncio.to_thread(recover, paths, settings)
+    recovery = await asyncio.to_thread(recover, paths, lambda m: connect(m, settings))
     if recovery is not None:
         say(recovery.message)
     exposure = Exposure(checked_public_url(public_url, mode) if public_url else None)
@@ -164,10 +166,10 @@ async def _check_live_webhooks(
 ) -> None:
     """Live, nothing to point: say whether the application's URL leads here."""
 
-    def hooks() -> Webhooks | None:
+    def hooks() -> WebhookUrls | None:
         with connect("live", settings) as gateway:
             app = gateway.get_application(app_id)
-        return Webhooks.of(app) if app else None
+        return WebhookUrls.of(app) if app else None
 
     current = await asyncio.to_thread(hooks)
     if current is None:

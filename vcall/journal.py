@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 from vcall._errors import ConfigError
 from vcall._files import ensure_private_dir, read_json_object, write_private
-from vcall.gateway import Webhooks
+from vcall.gateway import WebhookUrls
 
 if TYPE_CHECKING:
-    from vcall.config import Paths
+    from vcall.paths import Paths
 
 _VERSION = 1
 
@@ -37,9 +37,9 @@ class Entry:
     mode: str
     application_id: str
     #: What the application had before; what it is put back to.
-    previous: Webhooks
+    previous: WebhookUrls
     #: What it was changed to (restoring only if it still has these).
-    pointed_at: Webhooks
+    pointed_at: WebhookUrls
     #: The ``vcall serve`` that made the change.
     pid: int
     #: The tunnel it started, if any: ``{"pid": …, "argv": […]}``.
@@ -69,8 +69,8 @@ def load(paths: Paths) -> Entry | None:
         return Entry(
             mode=str(data["mode"]),
             application_id=str(data["application_id"]),
-            previous=Webhooks(**data["previous"]),
-            pointed_at=Webhooks(**data["pointed_at"]),
+            previous=WebhookUrls(**data["previous"]),
+            pointed_at=WebhookUrls(**data["pointed_at"]),
             pid=int(data["pid"]),
             tunnel=data.get("tunnel"),
         )

@@ -1,7 +1,7 @@
 """Pointing the application's webhooks at a running ``vcall serve``, and putting them back.
 
 The change goes through the gateway call ``vcall setup`` makes (``update_application`` with
-:meth:`Webhooks.for_public_url`), and is journaled first (:mod:`vcall.journal`): the webhooks
+:meth:`WebhookUrls.for_public_url`), and is journaled first (:mod:`vcall.journal`): the webhooks
 the application had are on disk before anything changes. :func:`restore` puts them back only
 if the application still has what vcall gave it, so a change made meanwhile by someone else
 (the dashboard, another tool) is left alone. :func:`recover` does it for a ``vcall serve`` that
@@ -10,22 +10,26 @@ died without restoring, and stops the tunnel it left running.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from vcall import journal
 from vcall._errors import ConfigError, NotFound, VcallError
-from vcall.gateway import Gateway, Webhooks, connect
+from vcall.gateway import Gateway, WebhookUrls
 from vcall.journal import Entry, Lease
 from vcall.tunnel import stop_orphan
 
 if TYPE_CHECKING:
-    from vcall.config import Paths, Settings
+    from vcall.modes import Mode
+    from vcall.paths import Paths
+
+#: Opens a gateway for a mode for the block (:func:`vcall.provision.connect`, its settings bound).
+OpenGateway = Callable[["Mode"], AbstractContextManager[Gateway]]
 
 
-def base_url(hooks: Webhooks) -> str:
+def base_url(hooks: WebhookUrls) -> str:
     """The public URL ``hooks`` were made from (their answer URL without ``/voice/answer``)."""
     return hooks.answer_url.removesuffix("/voice/answer")
 
@@ -35,8 +39,8 @@ class Pointed:
     """A change made: the application now sends its webhooks to ``now`` instead of ``before``."""
 
     application_id: str
-    before: Webhooks
-    now: Webhooks
+    before: WebhookUrls
+    now: WebhookUrls
 
 
 def point(
@@ -53,8 +57,8 @@ def point(
     app = gateway.get_application(application_id)
     if app is None:
         raise NotFound(f"application {application_id} does not exist; run `vcall setup`")
-    before = Webhooks.of(app)
-    now = Webhooks.for_public_url(public_url)
+    before = WebhookUrls.of(app)
+    now = WebhookUrls.for_public_url(public_url)
     if before == now:
         return None
     if before is None:
@@ -72,7 +76,7 @@ def restore(gateway: Gateway, paths: Paths, entry: Entry) -> str:
     if app is None:
         done = f"application {entry.application_id} is gone: no webhooks to put back"
     else:
-        current = Webhooks.of(app)
+        current = WebhookUrls.of(app)
         if current == entry.pointed_at:
             gateway.update_application(entry.application_id, app["name"], entry.previous)
             done = f"webhooks put back to {base_url(entry.previous)}"
@@ -94,9 +98,9 @@ class Recovery:
     message: str
 
 
-def recover(paths: Paths, settings: Settings, gateway: Gateway | None = None) -> Recovery | None:
+def recover(paths: Paths, open_gateway: OpenGateway) -> Recovery | None:
     """Restore a journal left by a ``vcall serve`` that died; None when there is none, or its
-    ``vcall serve`` is still running. ``gateway`` is used when it is of the entry's mode."""
+    ``vcall serve`` is still running."""
     if journal.load(paths) is None:
         return None
     lease = Lease.take(paths)
@@ -108,9 +112,10 @@ def recover(paths: Paths, settings: Settings, gateway: Gateway | None = None) ->
             return None
         stopped = _stop_its_tunnel(entry)
         who = f"vcall serve (pid {entry.pid}) stopped without putting back the webhooks"
+        mode: Mode = "live" if entry.mode == "live" else "sandbox"
         try:
-            with _gateway(entry.mode, settings, gateway) as chosen:
-                done = restore(chosen, paths, entry)
+            with open_gateway(mode) as gateway:
+                done = restore(gateway, paths, entry)
         except VcallError as exc:
             return Recovery(
                 entry,
@@ -131,12 +136,3 @@ def _stop_its_tunnel(entry: Entry) -> str:
     if stopped is None:
         return f"; its tunnel (pid {pid}) may still be running: stop it"
     return f"; stopped its tunnel (pid {pid})" if stopped else ""
-
-
-@contextlib.contextmanager
-def _gateway(mode: str, settings: Settings, given: Gateway | None) -> Iterator[Gateway]:
-    if given is not None and given.mode == mode:
-        yield given
-        return
-    with connect("live" if mode == "live" else "sandbox", settings) as opened:
-        yield opened

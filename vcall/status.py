@@ -15,24 +15,26 @@ path. A ``vcall serve`` that died without putting the webhooks back is recovered
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from typing import Any
 
-from vcall import runtime
 from vcall import state as state_file
 from vcall._errors import AuthError, ConfigError, GatewayError, VcallError
-from vcall.config import Paths, Settings, load_settings
-from vcall.gateway import Gateway, Mode, Webhooks, connect
-from vcall.probe import fetch_ncco, round_trip
-from vcall.provision import key_matches, resolve_mode
+from vcall.config import Settings, load_settings
+from vcall.gateway import Gateway, WebhookUrls
+from vcall.modes import Mode, resolve_mode, webhook_secret
+from vcall.paths import Paths
+from vcall.provision import connect, key_matches
+from vcall.remote import discovery
+from vcall.remote.discovery import ServerInfo
+from vcall.remote.probe import fetch_ncco, round_trip
 from vcall.repoint import base_url, recover
-from vcall.runtime import ServerInfo
 from vcall.tokens import load_private_key
 from vcall.web.page import CLIENT_DIR, SDK_BUNDLE
-from vcall.web.signed import webhook_secret
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,7 @@ def _skipped(name: str, why: str) -> Check:
 def _running_server(paths: Paths) -> ServerInfo | None:
     """The ``vcall serve`` of this folder, if its process is alive."""
     try:
-        server = runtime.find(paths)
+        server = discovery.find(paths)
     except ConfigError:
         return None
     try:
@@ -94,7 +96,10 @@ def run_status(mode: Mode | None = None, paths: Paths | None = None) -> tuple[Mo
     checks: list[Check] = []
     try:
         with connect(chosen, settings) as gateway:
-            recovery = recover(paths, settings, gateway)
+            recovery = recover(
+                paths,
+                lambda m: contextlib.nullcontext(gateway) if m == chosen else connect(m, settings),
+            )
             if recovery is not None:
                 fix = None if recovery.restored else "fix the cause above, then `vcall status`"
                 checks.append(Check("webhooks restored", recovery.restored, recovery.message, fix))
@@ -198,7 +203,7 @@ def _current_public_url(found: _Found) -> str | None:
 def _webhooks(found: _Found) -> list[Check]:
     """Where the webhooks point, and whether that reaches this ``vcall serve``."""
     assert found.app is not None
-    hooks = Webhooks.of(found.app)
+    hooks = WebhookUrls.of(found.app)
     current = _current_public_url(found)
     if hooks is None:
         return [
@@ -206,7 +211,7 @@ def _webhooks(found: _Found) -> list[Check]:
             _skipped("public URL", "no webhooks"),
         ]
     pointed = base_url(hooks)
-    if current is None or Webhooks.for_public_url(current) != hooks:
+    if current is None or WebhookUrls.for_public_url(current) != hooks:
         if found.server is not None:
             fix = f"vcall setup --public-url {current}, or restart vcall serve"
         else:

@@ -7,15 +7,17 @@ import asyncio
 import aiohttp
 import pytest
 
-from vcall import journal, runtime
+from vcall import journal
 from vcall import state as state_file
 from vcall._errors import ConfigError, TunnelError
-from vcall.config import Paths, load_settings
+from vcall.config import load_settings
 from vcall.expose import exposed
-from vcall.gateway import Webhooks
+from vcall.gateway import WebhookUrls
 from vcall.journal import Lease
+from vcall.paths import Paths
 from vcall.provision import run_setup
-from vcall.sandbox.state import SandboxState
+from vcall.remote import discovery
+from vcall.sandbox.account import SandboxState
 from vcall.web.app import ServeOptions, create_app
 
 SETUP_URL = "http://127.0.0.1:3000"
@@ -31,7 +33,7 @@ async def server(aiohttp_server, isolated):  # type: ignore[no-untyped-def]
         quiet=True,
         sandbox=True,
         paths=paths,
-        page_key=runtime.page_key(paths),
+        page_key=discovery.page_key(paths),
         signature_secret=SandboxState.open(paths).account.signature_secret,
     )
     served = await aiohttp_server(create_app(options), host="127.0.0.1")
@@ -40,10 +42,10 @@ async def server(aiohttp_server, isolated):  # type: ignore[no-untyped-def]
     return served
 
 
-def app_hooks() -> Webhooks:
+def app_hooks() -> WebhookUrls:
     paths = Paths.default()
     state = SandboxState.open(paths)
-    return Webhooks.of(state.application(state_file.load(paths)["application_id"]))
+    return WebhookUrls.of(state.application(state_file.load(paths)["application_id"]))
 
 
 def expose(server, lines: list[str], **how):  # type: ignore[no-untyped-def]
@@ -67,8 +69,8 @@ async def test_calls_come_through_the_tunnel_and_the_webhooks_go_back(
     async with expose(server, lines, tunnel=name) as exposure:
         public = exposure.public_url
         assert public.startswith("http://127.0.0.1:") and public != server.base
-        assert app_hooks() == Webhooks.for_public_url(public)
-        assert journal.load(Paths.default()).previous == Webhooks.for_public_url(SETUP_URL)
+        assert app_hooks() == WebhookUrls.for_public_url(public)
+        assert journal.load(Paths.default()).previous == WebhookUrls.for_public_url(SETUP_URL)
         assert f"round trip: {public} reaches this server" in lines
         # A call placed now: its answer request and events come in through the tunnel.
         headers = {"Authorization": f"Bearer {server.options.page_key}"}
@@ -82,7 +84,7 @@ async def test_calls_come_through_the_tunnel_and_the_webhooks_go_back(
             summary = await done.json()
         assert summary["outcome"] == "answered" and summary["errors"] == []
         assert summary["answer_requests"][0]["url"].startswith(f"{public}/voice/answer")
-    assert app_hooks() == Webhooks.for_public_url(SETUP_URL)
+    assert app_hooks() == WebhookUrls.for_public_url(SETUP_URL)
     assert journal.load(Paths.default()) is None
     assert exposure.tunnel.process.returncode is not None
     assert lines[-1] == "webhooks put back to http://127.0.0.1:3000"
@@ -92,9 +94,9 @@ async def test_the_sandbox_application_follows_serve_to_another_port(server):
     lines: list[str] = []
     async with expose(server, lines) as exposure:
         assert exposure.public_url == server.base
-        assert app_hooks() == Webhooks.for_public_url(server.base)
+        assert app_hooks() == WebhookUrls.for_public_url(server.base)
     assert any(f"instead of {SETUP_URL} until vcall serve stops" in line for line in lines)
-    assert app_hooks() == Webhooks.for_public_url(SETUP_URL)
+    assert app_hooks() == WebhookUrls.for_public_url(SETUP_URL)
 
 
 async def test_a_public_url_that_leads_elsewhere_changes_nothing(server, aiohttp_server):
@@ -103,7 +105,7 @@ async def test_a_public_url_that_leads_elsewhere_changes_nothing(server, aiohttp
         async with expose(server, [], public_url=str(other.make_url("")).rstrip("/")):
             pass
     assert "leads to another vcall serve, not this one" in str(caught.value)
-    assert app_hooks() == Webhooks.for_public_url(SETUP_URL)
+    assert app_hooks() == WebhookUrls.for_public_url(SETUP_URL)
     assert journal.load(Paths.default()) is None
 
 
@@ -112,7 +114,7 @@ async def test_the_tunnel_dying_is_noticed(server, tunnels_on_path):
         exposure.tunnel.process.kill()
         why = await asyncio.wait_for(exposure.lost(), 10)
     assert why.startswith("the tunnel (localtunnel) exited with code -9")
-    assert app_hooks() == Webhooks.for_public_url(SETUP_URL)
+    assert app_hooks() == WebhookUrls.for_public_url(SETUP_URL)
 
 
 async def test_a_second_serve_with_a_tunnel_is_refused(server, tunnels_on_path):
@@ -123,4 +125,4 @@ async def test_a_second_serve_with_a_tunnel_is_refused(server, tunnels_on_path):
                 pass
     finally:
         held.release()
-    assert app_hooks() == Webhooks.for_public_url(SETUP_URL)
+    assert app_hooks() == WebhookUrls.for_public_url(SETUP_URL)

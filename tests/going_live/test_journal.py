@@ -11,12 +11,13 @@ import pytest
 
 from vcall import journal
 from vcall._errors import ConfigError
-from vcall.config import Paths, load_settings
-from vcall.gateway import Webhooks, connect
+from vcall.config import load_settings
+from vcall.gateway import WebhookUrls
 from vcall.journal import Lease
-from vcall.provision import run_setup
+from vcall.paths import Paths
+from vcall.provision import connect, run_setup
 from vcall.repoint import point, recover, restore
-from vcall.sandbox.state import SandboxState
+from vcall.sandbox.account import SandboxState
 
 HERE = "http://127.0.0.1:3100"
 
@@ -27,8 +28,13 @@ def setup(isolated):  # type: ignore[no-untyped-def]
     return run_setup(mode="sandbox")
 
 
-def hooks_of(app_id: str) -> Webhooks | None:
-    return Webhooks.of(SandboxState.open(Paths.default()).application(app_id))
+def opener(settings):  # type: ignore[no-untyped-def]
+    """How recovery opens a gateway, as the commands give it."""
+    return lambda mode: connect(mode, settings)
+
+
+def hooks_of(app_id: str) -> WebhookUrls | None:
+    return WebhookUrls.of(SandboxState.open(Paths.default()).application(app_id))
 
 
 def test_point_saves_the_previous_webhooks_before_changing_them(setup):
@@ -36,9 +42,9 @@ def test_point_saves_the_previous_webhooks_before_changing_them(setup):
     with connect("sandbox", load_settings(paths)) as gateway, Lease.take(paths) as lease:
         assert lease is not None
         changed = point(gateway, paths, setup.application_id, HERE, pid=os.getpid())
-        assert changed is not None and changed.now == Webhooks.for_public_url(HERE)
+        assert changed is not None and changed.now == WebhookUrls.for_public_url(HERE)
         entry = journal.load(paths)
-        assert entry.previous == Webhooks.for_public_url("http://127.0.0.1:3000")
+        assert entry.previous == WebhookUrls.for_public_url("http://127.0.0.1:3000")
         assert entry.pointed_at == changed.now and entry.pid == os.getpid()
         assert oct(journal.journal_path(paths).stat().st_mode & 0o777) == "0o600"
         assert hooks_of(setup.application_id) == changed.now
@@ -56,7 +62,7 @@ def test_a_change_made_meanwhile_by_someone_else_is_left_alone(setup):
         point(gateway, paths, setup.application_id, HERE, pid=os.getpid())
         entry = journal.load(paths)
         app = gateway.get_application(setup.application_id)
-        elsewhere = Webhooks.for_public_url("https://dashboard.example.com")
+        elsewhere = WebhookUrls.for_public_url("https://dashboard.example.com")
         gateway.update_application(setup.application_id, app["name"], elsewhere)
         assert "changed meanwhile (to https://dashboard.example.com)" in restore(
             gateway, paths, entry
@@ -70,18 +76,18 @@ def test_recovery_waits_for_a_live_owner_and_restores_after_it_died(setup):
     owner = Lease.take(paths)  # the serve that made the change, still running
     with connect("sandbox", settings) as gateway:
         point(gateway, paths, setup.application_id, HERE, pid=12345)
-    assert recover(paths, settings) is None  # its owner is alive: not ours to undo
-    assert hooks_of(setup.application_id) == Webhooks.for_public_url(HERE)
+    assert recover(paths, opener(settings)) is None  # its owner is alive: not ours to undo
+    assert hooks_of(setup.application_id) == WebhookUrls.for_public_url(HERE)
 
     owner.release()  # what the kernel does when the owner is killed with -9
-    found = recover(paths, settings)
+    found = recover(paths, opener(settings))
     assert found is not None and found.restored
     assert found.message == (
         "vcall serve (pid 12345) stopped without putting back the webhooks: "
         "webhooks put back to http://127.0.0.1:3000"
     )
-    assert hooks_of(setup.application_id) == Webhooks.for_public_url("http://127.0.0.1:3000")
-    assert journal.load(paths) is None and recover(paths, settings) is None
+    assert hooks_of(setup.application_id) == WebhookUrls.for_public_url("http://127.0.0.1:3000")
+    assert journal.load(paths) is None and recover(paths, opener(settings)) is None
 
 
 def test_a_killed_owner_releases_the_lease(setup):
@@ -119,7 +125,7 @@ def test_recovery_stops_the_tunnel_a_dead_serve_left_running(setup, tunnels_on_p
                 pid=12345,
                 tunnel={"pid": orphan.pid, "argv": argv},
             )
-        found = recover(paths, load_settings(paths))
+        found = recover(paths, opener(load_settings(paths)))
         assert found.message.endswith(f"; stopped its tunnel (pid {orphan.pid})")
         orphan.wait(5)  # reaped here (our child); a dead serve's would be reaped by init
     finally:
@@ -142,7 +148,7 @@ def test_a_pid_that_is_another_program_now_is_not_signalled(setup):
                 pid=12345,
                 tunnel={"pid": other.pid, "argv": ["cloudflared", "tunnel", "--url", HERE]},
             )
-        found = recover(paths, load_settings(paths))
+        found = recover(paths, opener(load_settings(paths)))
         assert found.restored and "tunnel" not in found.message
         assert other.poll() is None
     finally:

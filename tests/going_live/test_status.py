@@ -8,12 +8,13 @@ import pytest
 from threaded_server import serve_in_thread
 from typer.testing import CliRunner
 
-from vcall import runtime, tokens
 from vcall._files import write_private
 from vcall.cli import app
-from vcall.config import Paths
+from vcall.keygen import new_key_pair
+from vcall.paths import Paths
 from vcall.provision import run_setup, run_teardown
-from vcall.sandbox.state import DEFAULT_NUMBER, SandboxState
+from vcall.remote import discovery
+from vcall.sandbox.account import DEFAULT_NUMBER, SandboxState
 from vcall.web.app import ServeOptions, create_app
 
 runner = CliRunner()
@@ -42,12 +43,12 @@ def serving(isolated):  # type: ignore[no-untyped-def]
         quiet=True,
         sandbox=True,
         paths=paths,
-        page_key=runtime.page_key(paths),
+        page_key=discovery.page_key(paths),
         signature_secret=SandboxState.open(paths).account.signature_secret,
     )
     with serve_in_thread(create_app(options)) as url:
         run_setup(mode="sandbox", public_url=url)
-        runtime.announce(paths, url, options.page_key, instance=options.instance)
+        discovery.announce(paths, url, options.page_key, instance=options.instance)
         yield url
 
 
@@ -78,7 +79,7 @@ def test_a_healthy_setup_is_all_ticks_and_exit_0(serving):
 
 def test_a_wrong_key_is_named(serving):
     paths = Paths.default()
-    other, _ = tokens.new_key_pair()
+    other, _ = new_key_pair()
     write_private(paths.private_key, other)
     problems = failed(status(1))
     assert set(problems) == {"private key"}
@@ -99,7 +100,7 @@ def test_webhooks_elsewhere_and_a_stopped_server_are_named(isolated):
     paths = Paths.default()
     with serve_in_thread(create_app(ServeOptions(store_path=paths.events_db, quiet=True))) as url:
         run_setup(mode="sandbox", public_url="https://old-tunnel.example.com")
-        runtime.announce(paths, url, "k" * 32, instance="not-this-one")
+        discovery.announce(paths, url, "k" * 32, instance="not-this-one")
         problems = failed(status(1))
         assert problems["webhooks"]["detail"] == (
             f"point at https://old-tunnel.example.com, not at {url}"

@@ -10,7 +10,6 @@ import pytest
 from aiohttp import web
 from threaded_server import serve_in_thread
 
-from vcall.serving import running
 from vcall.signing import query_payload, sign
 from vcall.web.app import ServeOptions, create_app
 

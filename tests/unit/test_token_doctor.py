@@ -7,6 +7,7 @@ import time
 import pytest
 
 from vcall import tokens
+from vcall.keygen import new_key_pair
 from vcall.token_doctor import SDK_PATHS, acl_allows, examine
 
 APP = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
@@ -71,7 +72,7 @@ def test_an_acl_without_the_sdk_paths_is_named():
 
 
 def test_another_key_and_another_application_are_named(app_key):
-    other, _ = tokens.new_key_pair()
+    other, _ = new_key_pair()
     token = tokens.mint("another-app", other, "Alice", now=int(time.time()))
     claims, valid = tokens.decode(token, tokens.public_key_pem(app_key))
     found = problems(examine(claims, signature_valid=valid, application_id=APP))

@@ -16,7 +16,7 @@ from typing import Any
 
 import aiohttp
 
-from vcall.runtime import INSTANCE_HEADER
+from vcall.remote.discovery import INSTANCE_HEADER
 from vcall.signing import query_payload, sign
 
 #: Seconds one probe request may take.
