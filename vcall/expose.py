@@ -55,13 +55,13 @@ class Exposure:
     pointed: Pointed | None = None
     lines: list[str] = field(default_factory=list)
 
-    async def lost(self) -> str:
-        """Wait until the tunnel dies (never, without one); why it did."""
+    async def lost(self) -> None:
+        """Wait until the tunnel dies (never, without one); then raise, saying how it ended."""
         if self.tunnel is None:
             await asyncio.Event().wait()
         assert self.tunnel is not None
         code = await self.tunnel.exited()
-        return self.tunnel.why_it_ended(code)
+        raise TunnelError(f"{self.tunnel.why_it_ended(code)}; vcall serve stops")
 
 
 @contextlib.asynccontextmanager

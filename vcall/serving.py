@@ -8,7 +8,7 @@ import gc
 import signal
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -114,8 +114,14 @@ async def serve_forever(
     on_ready: Callable[[str], None] | None = None,
     *,
     ssl_context: ssl.SSLContext | None = None,
+    around: Callable[[str], AbstractAsyncContextManager[Callable[[], Awaitable[None]]]]
+    | None = None,
 ) -> None:
     """Serve until the task is cancelled (Ctrl-C); ``on_ready(url)`` runs once listening.
+
+    ``around(url)``, if given, is entered once listening and left before the server stops
+    listening (``vcall serve``'s tunnel and webhooks); what it yields is called and awaited
+    instead of waiting forever, so it ends the serve by raising.
 
     Once listening it freezes what start-up made (modules, the SDK's models, the app): those
     objects live as long as the process, and the collector's full collections stop walking
@@ -123,8 +129,16 @@ async def serve_forever(
     often enough to set off full ones, and each walked everything start-up made while the loop
     waited: the events' p99 showed it (bench/webhooks.py at 128 connections).
     """
-    async with running(app, host, port, ssl_context=ssl_context) as url:
+    async with (
+        running(app, host, port, ssl_context=ssl_context) as url,
+        around(url) if around is not None else _forever() as until,
+    ):
         gc.freeze()
         if on_ready is not None:
             on_ready(url)
-        await asyncio.Event().wait()
+        await until()
+
+
+@asynccontextmanager
+async def _forever() -> AsyncIterator[Callable[[], Awaitable[None]]]:
+    yield asyncio.Event().wait

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,3 +16,19 @@ def tunnels_on_path(monkeypatch: pytest.MonkeyPatch) -> Path:
     """cloudflared, ngrok and lt on PATH: the stand-ins, ahead of anything installed."""
     monkeypatch.setenv("PATH", f"{STANDINS}{os.pathsep}{os.environ['PATH']}")
     return STANDINS
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, ended but not yet reaped, does not)."""
+    try:
+        os.kill(pid, 0)
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (ProcessLookupError, FileNotFoundError):
+        return False
+    return state != "Z"
+
+
+@pytest.fixture
+def alive() -> Callable[[int], bool]:
+    """``alive(pid)``: whether the process runs."""
+    return _alive

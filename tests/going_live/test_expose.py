@@ -110,10 +110,11 @@ async def test_a_public_url_that_leads_elsewhere_changes_nothing(server, aiohttp
 
 
 async def test_the_tunnel_dying_is_noticed(server, tunnels_on_path):
-    async with expose(server, [], tunnel="localtunnel") as exposure:
-        exposure.tunnel.process.kill()
-        why = await asyncio.wait_for(exposure.lost(), 10)
-    assert why.startswith("the tunnel (localtunnel) exited with code -9")
+    with pytest.raises(TunnelError) as caught:
+        async with expose(server, [], tunnel="localtunnel") as exposure:
+            exposure.tunnel.process.kill()
+            await asyncio.wait_for(exposure.lost(), 10)
+    assert str(caught.value).startswith("the tunnel (localtunnel) exited with code -9")
     assert app_hooks() == WebhookUrls.for_public_url(SETUP_URL)
 
 

@@ -29,16 +29,8 @@ async def origin(aiohttp_server):  # type: ignore[no-untyped-def]
     return str(server.make_url("")).rstrip("/")
 
 
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 @pytest.mark.parametrize("name", list(PROGRAMS))
-async def test_each_tunnel_gives_its_url_forwards_and_stops(tunnels_on_path, origin, name):
+async def test_each_tunnel_gives_its_url_forwards_and_stops(tunnels_on_path, origin, alive, name):
     tunnel = await Tunnel.start(name, origin, timeout=20)
     try:
         assert tunnel.url.startswith("http://127.0.0.1:") and tunnel.url != origin

@@ -1,5 +1,7 @@
 """``vcall serve``: the webhook server, event store, page and streams."""
 
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -54,6 +56,24 @@ DurabilityOpt = Annotated[
         + "."
     ),
 ]
+TunnelOpt = Annotated[
+    str | None,
+    typer.Option(
+        metavar="NAME|CMD",
+        help="Start this tunnel to the server and point the application's webhooks through "
+        "it while serving: cloudflared, ngrok, localtunnel, or a whole command ({port}, "
+        "{host}, {url} are the server's). They are put back when vcall serve stops.",
+        show_default=False,
+    ),
+]
+PublicUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="A public URL that leads to this server (a tunnel you run): checked, then the "
+        "application's webhooks point at it while serving, and are put back after.",
+        show_default=False,
+    ),
+]
 NoVerifyOpt = Annotated[
     bool, typer.Option("--no-verify", help="Accept unsigned webhooks even with a secret (unsafe).")
 ]
@@ -71,14 +91,18 @@ def serve(
     no_verify: NoVerifyOpt = False,
     sandbox: ModeOpt = None,
     durability: DurabilityOpt = _DEFAULT_DURABILITY,
+    tunnel: TunnelOpt = None,
+    public_url: PublicUrlOpt = None,
 ) -> None:
     """Run the answer/event webhooks and keep every event in a durable store.
 
-    Point your Vonage application's answer URL at /voice/answer and its event URL at
-    /voice/event (vcall setup does this for you). Stop with Ctrl-C (or SIGTERM): sandbox
-    calls in progress are hung up first, and their last events stored.
+    The application's webhooks are made to reach this server while it runs: in the sandbox
+    directly, live through --tunnel or --public-url (checked by a request that must come back
+    to this server), and put back when it stops. Stop with Ctrl-C (or SIGTERM): sandbox calls
+    in progress are hung up first, and their last events stored.
     """
     from vcall.config import load_settings
+    from vcall.expose import Exposure, exposed
     from vcall.modes import resolve_mode, webhook_secret
     from vcall.paths import Paths
     from vcall.remote import discovery
@@ -89,7 +113,8 @@ def serve(
     paths = Paths.default()
     settings = load_settings(paths, signature_secret=signature_secret)
     flag = None if sandbox is None else ("sandbox" if sandbox else "live")
-    sandbox_mode = resolve_mode(flag, settings) == "sandbox"
+    mode = resolve_mode(flag, settings)
+    sandbox_mode = mode == "sandbox"
     secret = webhook_secret(settings, sandbox=sandbox_mode, flag=signature_secret)
     for warning in startup_warnings(host, secret=secret, verify=not no_verify):
         typer.secho(f"Warning: {warning}", err=True, fg=typer.colors.YELLOW)
@@ -107,16 +132,43 @@ def serve(
     )
     app = create_app(options)
 
-    def ready(url: str) -> None:
-        discovery.announce(paths, url, options.page_key)
+    def note(line: str) -> None:
+        if line.startswith("Warning: "):
+            typer.secho(line, err=True, fg=typer.colors.YELLOW)
+        else:
+            typer.echo(line)
+
+    def ready(url: str, exposure: Exposure) -> None:
+        public = exposure.public_url if exposure.public_url != url else None
+        discovery.announce(
+            paths, url, options.page_key, instance=options.instance, public_url=public
+        )
+        hooks = public or url
         typer.echo(f"vcall serve listening on {url}  (events: {options.store_path})")
-        typer.echo(f"  answer webhook  {url}/voice/answer")
-        typer.echo(f"  event webhook   {url}/voice/event")
+        if public:
+            typer.echo(f"  public URL      {public}")
+        typer.echo(f"  answer webhook  {hooks}/voice/answer")
+        typer.echo(f"  event webhook   {hooks}/voice/event")
         typer.echo(f"  the page        {url}/?key={options.page_key}")
         if options.sandbox:
             typer.echo("  sandbox: place a call with `vcall call` (open the page to answer it)")
 
+    @contextlib.asynccontextmanager
+    async def reachable(url: str) -> AsyncIterator[Callable[[], Awaitable[None]]]:
+        async with exposed(
+            url,
+            options.instance,
+            mode=mode,
+            paths=paths,
+            settings=settings,
+            tunnel=tunnel,
+            public_url=public_url,
+            say=note,
+        ) as exposure:
+            ready(url, exposure)
+            yield exposure.lost
+
     try:
-        run(serve_forever(app, host, port, ready))
+        run(serve_forever(app, host, port, around=reachable))
     finally:
         discovery.withdraw(paths)

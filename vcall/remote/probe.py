@@ -54,7 +54,7 @@ async def round_trip(url: str, instance: str, *, within: float = 0.0) -> str | N
             if found == instance:
                 return None
             if found is not None:
-                why = f"{url} leads to another vcall serve, not this one"
+                return f"{url} leads to another vcall serve, not this one"
             if time.monotonic() + RETRY_EVERY > deadline:
                 return why
             await asyncio.sleep(RETRY_EVERY)  # the tunnel is still coming up
