@@ -303,6 +303,11 @@ class Gateway:
         with self._translated("basic"):
             self._client.numbers.buy_number(NumberParams(country=country, msisdn=msisdn))
 
+    def cancel_number(self, country: str, msisdn: str) -> None:
+        """Give ``msisdn`` back: it stops costing money (live), and cannot be undone."""
+        with self._translated("basic"):
+            self._client.numbers.cancel_number(NumberParams(country=country, msisdn=msisdn))
+
     def link_number(self, country: str, msisdn: str, application_id: str) -> None:
         """Send the number's inbound calls to the application."""
         with self._translated("basic"):

@@ -62,6 +62,8 @@ SETUP_KEYS = (
 Step = Callable[[str], AbstractContextManager[Callable[[str], None]]]
 #: ``confirm(offer)`` → whether to buy the offered number.
 Confirm = Callable[[dict[str, Any]], bool]
+#: ``confirm_release(number)`` → whether to cancel a number vcall bought (it stops costing).
+ConfirmRelease = Callable[[str], bool]
 
 
 @contextlib.contextmanager
@@ -172,7 +174,7 @@ class Provisioner:
             fallback_url=hooks.fallback_url,
             actions=actions,
         )
-        self._save(saved, result)
+        self._save(result)
         return result
 
     def _write_key(self, private_pem: str) -> None:
@@ -235,9 +237,9 @@ class Provisioner:
 
     def _number(self, options: SetupOptions, app_id: str, saved: dict[str, Any]) -> tuple[str, str]:
         """Link a number to the application; returns it and what was done."""
-        if options.buy_country:
-            return self._buy(options.buy_country, app_id), "bought and linked"
         owned = self.gateway.owned_numbers()
+        if options.buy_country:
+            return self._bought_or_buy(options.buy_country.upper(), app_id, owned)
         wanted = options.number
         if wanted is None and saved.get("mode") == self.gateway.mode:
             wanted = saved.get("number")
@@ -281,16 +283,39 @@ class Provisioner:
             )
         raise NotFound("this account has no voice number: buy one with --buy COUNTRY")
 
-    def _buy(self, country: str, app_id: str) -> str:
-        offers = self.gateway.search_numbers(country.upper())
+    def _bought_or_buy(
+        self, country: str, app_id: str, owned: list[dict[str, Any]]
+    ) -> tuple[str, str]:
+        """``--buy``: the number the application already has, else one vcall bought before
+        that is free, else a new one (after the confirmation). Never two for one setup."""
+        ours = next((n for n in owned if n.get("app_id") == app_id), None)
+        if ours is not None:
+            return ours["msisdn"], "found (already linked: nothing bought)"
+        earlier = {n["msisdn"] for n in state_file.bought(self.paths, self.gateway.mode)}
+        spare = next(
+            (
+                n
+                for n in owned
+                if n.get("msisdn") in earlier
+                and not n.get("app_id")
+                and n.get("country") == country
+            ),
+            None,
+        )
+        if spare is not None:
+            self.gateway.link_number(spare["country"], spare["msisdn"], app_id)
+            return spare["msisdn"], "linked (bought earlier by vcall: nothing bought)"
+        offers = self.gateway.search_numbers(country)
         if not offers:
-            raise NotFound(f"no voice numbers available in {country.upper()}")
+            raise NotFound(f"no voice numbers available in {country}")
         offer = offers[0]
         if not self.confirm(offer):
             raise Refused("no number bought; run again with --yes to buy it")
         self.gateway.buy_number(offer["country"], offer["msisdn"])
+        # Written at once: whatever fails next, vcall knows this number is its to release.
+        state_file.remember_bought(self.paths, offer["msisdn"], offer["country"], self.gateway.mode)
         self.gateway.link_number(offer["country"], offer["msisdn"], app_id)
-        return offer["msisdn"]
+        return offer["msisdn"], "bought and linked"
 
     def _user(self, app_id: str, key: str, name: str) -> tuple[str, str]:
         found = self.gateway.find_users(app_id, key, name)
@@ -298,8 +323,9 @@ class Provisioner:
             return found[0]["id"], "found"
         return self.gateway.create_user(app_id, key, name)["id"], "created"
 
-    def _save(self, saved: dict[str, Any], result: SetupResult) -> None:
-        data = {k: v for k, v in saved.items() if k not in SETUP_KEYS}
+    def _save(self, result: SetupResult) -> None:
+        # Read again: a purchase was recorded in it meanwhile.
+        data = {k: v for k, v in state_file.load(self.paths).items() if k not in SETUP_KEYS}
         data.update({k: v for k, v in result.as_json().items() if k != "actions"})
         if self.gateway.mode == "sandbox":
             # Later commands (token, serve) find the sandbox account through state.json.
@@ -313,8 +339,16 @@ class Provisioner:
 
     # -- teardown --------------------------------------------------------------------------
 
-    def teardown(self, saved: dict[str, Any], *, purge: bool = False) -> list[str]:
-        """Unlink the number, delete the user and the application, forget the state.
+    def teardown(
+        self,
+        saved: dict[str, Any],
+        *,
+        purge: bool = False,
+        release: bool = False,
+        confirm_release: ConfirmRelease = lambda number: False,
+    ) -> list[str]:
+        """Unlink the number, delete the user and the application, forget the state; with
+        ``release``, cancel the numbers vcall bought (each confirmed).
 
         Returns what was done, one line each; safe to run again (nothing left → ``[]``).
         """
@@ -345,13 +379,55 @@ class Provisioner:
                 if gone:
                     done.append(f"deleted application {app_id}")
                 report("deleted" if gone else "already gone")
+        number = saved.get("number")
+        bought = {n["msisdn"] for n in state_file.bought(self.paths, self.gateway.mode)}
+        if release and number and number not in bought:
+            done.append(f"kept {number}: vcall did not buy it, so it never releases it")
+        done += self.release(confirm_release) if release else self._still_billed()
         return done + self.local_cleanup(self.paths, purge)
+
+    def release(self, confirm: ConfirmRelease) -> list[str]:
+        """Cancel each number vcall bought in this mode that no application uses, once
+        ``confirm(number)`` agrees; what was done, one line each."""
+        done = []
+        owned = {n["msisdn"]: n for n in self.gateway.owned_numbers()}
+        for entry in state_file.bought(self.paths, self.gateway.mode):
+            msisdn = entry["msisdn"]
+            record = owned.get(msisdn)
+            if record is None:
+                state_file.forget_bought(self.paths, msisdn, self.gateway.mode)
+                done.append(f"{msisdn} is no longer on this account")
+            elif record.get("app_id"):
+                done.append(f"kept {msisdn}: application {record['app_id']} uses it")
+            elif not confirm(msisdn):
+                done.append(f"kept {msisdn}: not confirmed (--yes to release without asking)")
+            else:
+                with self.step(f"Release {msisdn}") as report:
+                    self.gateway.cancel_number(record["country"], msisdn)
+                    state_file.forget_bought(self.paths, msisdn, self.gateway.mode)
+                    report("cancelled")
+                done.append(f"released {msisdn}: cancelled, it no longer costs anything")
+        return done
+
+    def _still_billed(self) -> list[str]:
+        numbers = [n["msisdn"] for n in state_file.bought(self.paths, self.gateway.mode)]
+        if not numbers:
+            return []
+        return [
+            f"kept {', '.join(numbers)}: bought by vcall, still on the account (billed monthly "
+            "live); `vcall teardown --release` cancels it"
+        ]
 
     @staticmethod
     def local_cleanup(paths: Paths, purge: bool) -> list[str]:
-        """Remove the state and private key (and with ``purge`` the events database)."""
+        """Remove the state and private key (and with ``purge`` the events database); the
+        numbers vcall bought stay recorded in the state file."""
         done = []
-        targets = [paths.state, paths.private_key]
+        kept = {k: v for k, v in state_file.load(paths).items() if k == state_file.BOUGHT}
+        if kept:
+            state_file.save(paths, kept)
+            done.append(f"removed the setup from {paths.state} (it keeps the numbers vcall bought)")
+        targets = [paths.private_key] if kept else [paths.state, paths.private_key]
         if purge:
             targets += sorted(paths.home.glob(paths.events_db.name + "*"))
         for path in targets:
@@ -433,13 +509,27 @@ def run_setup(
         )
 
 
-def run_teardown(*, purge: bool = False, step: Step = quiet_step) -> list[str]:
+def run_teardown(
+    *,
+    purge: bool = False,
+    release: bool = False,
+    confirm_release: ConfirmRelease = lambda number: False,
+    step: Step = quiet_step,
+) -> list[str]:
     """``vcall teardown``: undo what the saved state says setup did (nothing saved: only
-    the local files, and ``--purge`` the events database)."""
+    the local files, and ``--purge`` the events database); with ``release``, also cancel the
+    numbers vcall bought, each after ``confirm_release(number)``."""
     paths = Paths.default()
     saved = state_file.load(paths)
-    if not saved.get("application_id"):
-        return Provisioner.local_cleanup(paths, purge)
     settings = load_settings(paths)
-    with connect(saved.get("mode", "sandbox"), settings) as gateway:
-        return Provisioner(gateway, paths, step=step).teardown(saved, purge=purge)
+    if saved.get("application_id"):
+        with connect(saved.get("mode", "sandbox"), settings) as gateway:
+            return Provisioner(gateway, paths, step=step).teardown(
+                saved, purge=purge, release=release, confirm_release=confirm_release
+            )
+    done: list[str] = []
+    modes = {n.get("mode") for n in saved.get(state_file.BOUGHT, [])}
+    for mode in sorted(m for m in modes if m in ("live", "sandbox")) if release else ():
+        with connect(mode, settings) as gateway:
+            done += Provisioner(gateway, paths, step=step).release(confirm_release)
+    return done + Provisioner.local_cleanup(paths, purge)

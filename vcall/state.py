@@ -22,3 +22,35 @@ def save(paths: Paths, data: dict[str, Any]) -> None:
 def clear(paths: Paths) -> None:
     """Forget the saved state (a missing file is fine)."""
     paths.state.unlink(missing_ok=True)
+
+
+#: The numbers vcall bought (``{"msisdn", "country", "mode"}`` each): kept across teardowns, so
+#: a number is only ever cancelled if vcall bought it, and one it bought is reused, not bought
+#: again.
+BOUGHT = "bought_numbers"
+
+
+def bought(paths: Paths, mode: str) -> list[dict[str, str]]:
+    """The numbers vcall bought in ``mode`` and has not cancelled."""
+    return [n for n in load(paths).get(BOUGHT, []) if n.get("mode") == mode]
+
+
+def remember_bought(paths: Paths, msisdn: str, country: str, mode: str) -> None:
+    """Record a purchase at once, before anything else can fail."""
+    data = load(paths)
+    data[BOUGHT] = [*data.get(BOUGHT, []), {"msisdn": msisdn, "country": country, "mode": mode}]
+    save(paths, data)
+
+
+def forget_bought(paths: Paths, msisdn: str, mode: str) -> None:
+    """The number is cancelled: no longer vcall's to release."""
+    data = load(paths)
+    data[BOUGHT] = [
+        n for n in data.get(BOUGHT, []) if (n.get("msisdn"), n.get("mode")) != (msisdn, mode)
+    ]
+    if not data[BOUGHT]:
+        del data[BOUGHT]
+    if data:
+        save(paths, data)
+    else:
+        clear(paths)

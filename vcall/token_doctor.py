@@ -121,35 +121,19 @@ def examine(
     *,
     signature_valid: bool | None,
     application_id: str | None = None,
-    users: list[str] | None = None,
-    users_unknown: str | None = None,
+    sub_is_user: bool | None = None,
+    users_unknown: str = "no application configured",
     now: float | None = None,
 ) -> list[Finding]:
     """Every finding about a decoded token.
 
     ``signature_valid`` is :func:`vcall.tokens.decode`'s verdict (None: no key configured);
-    ``users`` the names of the application's users (None, with ``users_unknown`` saying why:
-    they could not be listed).
+    ``sub_is_user`` whether the application has a user named ``sub`` (None: not known, for
+    the reason ``users_unknown``).
     """
     current = time.time() if now is None else now
     found = _expiry(claims, current)
-    sub = claims.get("sub")
-    if not isinstance(sub, str) or not sub:
-        found.append(Finding("sub", False, "no sub claim: the session needs the user's name"))
-    elif users is None:
-        found.append(Finding("sub", None, f"user {sub!r} not checked: {users_unknown}"))
-    elif sub in users:
-        found.append(Finding("sub", True, f"{sub!r} is a user of the application"))
-    else:
-        known = ", ".join(users) or "none"
-        found.append(
-            Finding(
-                "sub",
-                False,
-                f"{sub!r} is not a user of the application (its users: {known}); "
-                f"run `vcall setup --user {sub}` or mint for one of them",
-            )
-        )
+    found.append(_sub(claims.get("sub"), sub_is_user, users_unknown))
     found.append(_acl(claims))
     token_app = claims.get("application_id")
     if application_id and token_app != application_id:
@@ -173,3 +157,23 @@ def examine(
             )
         )
     return found
+
+
+def _sub(sub: Any, is_user: bool | None, unknown: str) -> Finding:
+    if not isinstance(sub, str) or not sub:
+        return Finding("sub", False, "no sub claim: the session needs the user's name")
+    if is_user is None:
+        return Finding("sub", None, f"user {sub!r} not checked: {unknown}")
+    if is_user:
+        return Finding("sub", True, f"{sub!r} is a user of the application")
+    return Finding(
+        "sub",
+        False,
+        f"{sub!r} is not a user of the application; create it with `vcall setup --user {sub}` "
+        "or mint for an existing user",
+    )
+
+
+def healthy(findings: list[Finding]) -> bool:
+    """Nothing found that breaks a session."""
+    return all(f.ok is not False for f in findings)

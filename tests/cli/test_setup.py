@@ -168,6 +168,8 @@ def test_buy_a_number(sandbox):
     result = setup_json("--buy", "GB", "--yes")
     assert result["number"] != DEFAULT_NUMBER
     assert sandbox.number(result["number"])["app_id"] == result["application_id"]
+    # Once that number is given back, the next setup has to buy again: it asks first.
+    vcall("teardown", "--release", "--yes")
     refused = vcall("setup", "--buy", "GB", code=2, input="n\n")
     assert "no number bought" in refused.stderr
 

@@ -88,3 +88,27 @@ def test_call_to_a_live_server_is_refused(sandbox, sandbox_options):
         result = runner.invoke(app, ["call"])
         assert result.exit_code == 2
         assert "live mode" in result.stderr and "real phones" in result.stderr
+
+
+def test_a_call_whose_answer_url_is_dead_exits_1_with_the_reason(local_serve, sandbox):
+    sandbox.provision("http://127.0.0.1:1")  # what a serve on another port used to face
+    result = runner.invoke(app, ["call", "--outcome", "answered", *FAST, "--json"])
+    assert result.exit_code == 1, result.output
+    assert json.loads(result.stdout)["outcome"] == "failed"  # the summary is still printed
+    assert result.stderr.startswith("Error: the call failed: no NCCO for the call: ")
+
+
+def test_an_event_not_delivered_exits_1(local_serve, sandbox):
+    sandbox.provision(
+        local_serve, event={"address": "http://127.0.0.1:1/voice/event", "http_method": "POST"}
+    )
+    result = runner.invoke(app, ["call", "--outcome", "answered", *FAST])
+    assert result.exit_code == 1, result.output
+    assert "outcome      answered" in result.stdout
+    assert "Error: the call failed: event not delivered: " in result.stderr
+
+
+def test_a_failed_outcome_asked_for_is_not_a_failure(local_serve):
+    result = runner.invoke(app, ["call", "--outcome", "failed", *FAST, "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["outcome"] == "failed"

@@ -5,21 +5,22 @@ unknown get them all): typer inspects the signature of every command it is given
 builds the app, and the command modules import what they need: both weigh on ``vcall token``'s
 start-up (bench/startup.py).
 
-The command modules do without ``from __future__ import annotations``: typer reads their
-annotations on every run, and as strings each one would be compiled and evaluated twice
+The command modules (and this one, for the global ``--profile``) do without ``from __future__
+import annotations``: typer reads their annotations on every run, and as strings each one would be compiled and evaluated twice
 (``inspect.signature`` and ``get_type_hints``).
 """
-
-from __future__ import annotations
 
 import importlib
 import os
 import sys
 from collections.abc import Iterable
+from typing import Annotated
 
 import typer
 
 from vcall._logging import configure
+from vcall.cli._common import handles_errors
+from vcall.paths import PROFILE_VAR, checked_profile
 
 #: Every command by name, in the order ``vcall --help`` lists them: the module (in this
 #: package) and the function or sub-app in it.
@@ -37,8 +38,23 @@ COMMANDS = {
 }
 
 
-def _root() -> None:
-    """Runs before any command: nothing to do (it keeps a one-command app a group)."""
+@handles_errors
+def _root(
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            "--profile",
+            envvar=PROFILE_VAR,
+            metavar="NAME",
+            help="Keep this setup apart from others: its state, key, events and sandbox live "
+            "in .vcall/NAME/ [default: .vcall/ itself].",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Runs before any command: the profile, for every ``Paths.default()`` of the run."""
+    if profile:
+        os.environ[PROFILE_VAR] = checked_profile(profile)
 
 
 def build(names: Iterable[str] = COMMANDS) -> typer.Typer:
@@ -48,7 +64,7 @@ def build(names: Iterable[str] = COMMANDS) -> typer.Typer:
         help="Provision and run the Vonage 'answer a phone call in the browser' demo, "
         "live or against the embedded sandbox.",
         no_args_is_help=True,
-        add_completion=False,
+        add_completion=True,
         pretty_exceptions_show_locals=False,
         rich_markup_mode=None,
     )
@@ -80,7 +96,7 @@ QUICK = frozenset({"token"})
 def main() -> None:
     """Console-script entry point."""
     configure()  # before any command runs: no secret may reach a log line
-    asked = sys.argv[1] if len(sys.argv) > 1 else ""
+    asked = _command_asked(sys.argv[1:])
     cli = build([asked]) if asked in COMMANDS else build()
     if asked in COMMANDS and asked not in QUICK:
         cli()
@@ -92,6 +108,17 @@ def main() -> None:
     else:
         code = 0
     _exit_now(code)
+
+
+def _command_asked(args: list[str]) -> str:
+    """The command on the command line, past the global ``--profile NAME``."""
+    words = iter(args)
+    for word in words:
+        if word == "--profile":
+            next(words, None)
+        elif not word.startswith("--profile="):
+            return word
+    return ""
 
 
 def _exit_now(code: int) -> None:

@@ -83,14 +83,16 @@ def call(
 
     Without --outcome the call rings the page (open the URL vcall serve printed) and waits
     for a person; with --outcome a headless stand-in plays it, for scripts and CI. Prints
-    the conversation id, the outcome and each leg's final status and duration.
+    the conversation id, the outcome and each leg's final status and duration; exits 1 with
+    the reason when the call failed or a webhook was not delivered.
     """
     import asyncio
     import json
 
+    from vcall._errors import RemoteError
     from vcall.paths import Paths
     from vcall.remote import discovery
-    from vcall.remote.calls import place_call
+    from vcall.remote.calls import call_failure, place_call
 
     if outcome is Outcome.cancelled and cancel_after is None:
         cancel_after = answer_after
@@ -132,6 +134,9 @@ def call(
         typer.echo(json.dumps(summary, indent=2))
     else:
         render_summary(summary)
+    why = call_failure(summary, outcome.value if outcome else None)
+    if why is not None:
+        raise RemoteError(f"the call failed: {why}")
 
 
 def render_summary(summary: dict[str, Any]) -> None:

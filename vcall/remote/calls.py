@@ -62,3 +62,21 @@ async def _answer(resp: Any) -> dict[str, Any]:
     if resp.status == Refused.status:
         reason = "vcall serve refused the page key; restart it or check VCALL_HOME"
     raise for_answer(resp.status, reason or f"vcall serve answered HTTP {resp.status}")
+
+
+#: How the platform words the errors that mean a webhook did not take a request, the cause
+#: first: without an NCCO the call cannot go on, and its events then fail the same way.
+_UNDELIVERED = ("no NCCO for the call", "event not delivered")
+
+
+def call_failure(summary: dict[str, Any], asked: str | None = None) -> str | None:
+    """Why an ended call counts as failed, or None: its outcome is ``failed`` (unless a
+    stand-in was asked to play that), or a webhook was not delivered."""
+    if not summary.get("ended"):
+        return None
+    errors = list(dict.fromkeys(str(e) for e in summary.get("errors", [])))  # each once
+    errors.sort(key=lambda e: not e.startswith(_UNDELIVERED[0]))
+    if summary.get("outcome") == "failed" and asked != "failed":
+        return "; ".join(errors) or "its outcome is failed"
+    undelivered = [e for e in errors if e.startswith(_UNDELIVERED)]
+    return "; ".join(undelivered) or None
