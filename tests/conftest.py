@@ -45,6 +45,8 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("VCALL_HOME", str(tmp_path / ".vcall"))
+    # Empty is the default profile; set here, so a --profile run in-process is undone after.
+    monkeypatch.setenv("VCALL_PROFILE", "")
     return tmp_path
 
 
