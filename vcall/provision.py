@@ -34,6 +34,7 @@ from vcall.modes import (
 )
 from vcall.paths import Paths
 from vcall.remote import discovery
+from vcall.repoint import recover
 from vcall.sandbox.account import SandboxState
 from vcall.sandbox.rest.server import in_background
 
@@ -453,18 +454,24 @@ def connect(mode: Mode, settings: Settings) -> Iterator[Gateway]:
 
 def resolve_public_url(flag: str | None, mode: Mode, paths: Paths) -> str:
     """Where Vonage should send webhooks: ``--public-url``, else the last setup's (same
-    mode), else (sandbox) the running ``vcall serve`` or :data:`DEFAULT_LOCAL_URL`."""
+    mode), else the running ``vcall serve`` (live: its tunnel or ``--public-url``), else
+    (sandbox) :data:`DEFAULT_LOCAL_URL`."""
     saved = state_file.load(paths)
     url = flag or (saved.get("public_url") if saved.get("mode") == mode else None)
-    if url is None and mode == "sandbox":
+    if url is None:
         try:
-            url = discovery.find(paths).url
+            server = discovery.find(paths)
         except ConfigError:
+            server = None
+        if server is not None:
+            url = server.public_url if mode == "live" else server.public_url or server.url
+        if url is None and mode == "sandbox":
             url = DEFAULT_LOCAL_URL
     if url is None:
         raise ConfigError(
             "live setup needs --public-url: a URL Vonage can reach that leads to `vcall serve` "
-            "(e.g. an ngrok or cloudflared tunnel to http://127.0.0.1:3000)"
+            "(e.g. an ngrok or cloudflared tunnel to http://127.0.0.1:3000); or start "
+            "`vcall serve --live --tunnel cloudflared` first and run setup again"
         )
     return checked_public_url(url, mode)
 
@@ -500,6 +507,13 @@ def run_setup(
     chosen = resolve_mode(mode, settings)
     saved_mode = state_file.load(paths).get("mode")
     with connect(chosen, settings) as gateway:
+        recovery = recover(
+            paths,
+            lambda m: contextlib.nullcontext(gateway) if m == chosen else connect(m, settings),
+        )
+        if recovery is not None:
+            with step("Webhooks") as done:
+                done(recovery.message)
         options = SetupOptions(public_url=resolve_public_url(public_url, chosen, paths), **choices)
         return Provisioner(gateway, paths, step=step, confirm=confirm).setup(
             options,

@@ -166,3 +166,18 @@ def test_after_kill_9_the_next_serve_puts_them_back_first(serve):
     out, _ = second.communicate(timeout=30)
     assert f"vcall serve (pid {first.pid}) stopped without putting back the webhooks" in out
     assert hooks() == SETUP_HOOKS
+
+
+def test_after_kill_9_vcall_setup_puts_them_back_first(serve, alive):
+    proc = serve("--tunnel", "ngrok")
+    _, tunnel_pid = through_tunnel()
+    proc.kill()
+    proc.wait(10)
+    result = runner.invoke(app, ["setup"])
+    assert result.exit_code == 0, result.output
+    assert (
+        f"✓ Webhooks: vcall serve (pid {proc.pid}) stopped without putting back the webhooks: "
+        "webhooks put back to http://127.0.0.1:3000"
+    ) in " ".join(result.stderr.split())  # as wide as the terminal: lines wrap
+    assert hooks() == SETUP_HOOKS and journal.load(Paths.default()) is None
+    wait_until(lambda: not alive(tunnel_pid), "the orphaned tunnel to end")

@@ -36,6 +36,9 @@ def replay(
     conversation: ConversationOpt = None,
     event_id: IdOpt = None,
     store: StoreOpt = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the deliveries and the totals as JSON.")
+    ] = False,
 ) -> None:
     """Re-send stored events, in stored order, and report each response code.
 
@@ -44,6 +47,7 @@ def replay(
     configured (VONAGE_SIGNATURE_SECRET, .env or vcall setup).
     """
     import asyncio
+    import json
 
     from vcall.config import load_settings
     from vcall.paths import Paths
@@ -53,6 +57,7 @@ def replay(
     paths = Paths.default()
     target = to or discovery.find(paths).url
     signer = signer_for(load_settings(paths))
+    deliveries: list[dict] = []
 
     async def run() -> int:
         failed = sent = 0
@@ -65,13 +70,24 @@ def replay(
         ):
             sent += 1
             failed += not d.ok
+            why = d.body.get("error") if isinstance(d.body, dict) and not d.ok else d.error
+            if as_json:
+                deliveries.append(
+                    {"method": d.method, "path": d.path, "label": d.label, "status": d.status,
+                     "ok": d.ok, "error": why}
+                )  # fmt: skip
+                continue
             colour = typer.colors.GREEN if d.ok else typer.colors.RED
             code = typer.style(str(d.status), fg=colour)
-            why = d.body.get("error") if isinstance(d.body, dict) and not d.ok else None
             line = f"{code}  {d.method:4} {d.path}  {d.label}".rstrip()
             typer.echo(f"{line}: {why}" if why else line)
         how = "signed" if signer else "unsigned"
-        typer.echo(f"{sent - failed}/{sent} accepted by {target} ({how})")
+        if as_json:
+            summary = {"target": target, "signed": signer is not None, "sent": sent,
+                       "accepted": sent - failed, "deliveries": deliveries}  # fmt: skip
+            typer.echo(json.dumps(summary, indent=2))
+        else:
+            typer.echo(f"{sent - failed}/{sent} accepted by {target} ({how})")
         return failed
 
     if asyncio.run(run()):
