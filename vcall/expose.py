@@ -21,13 +21,14 @@ import asyncio
 import contextlib
 import os
 from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from vcall import journal
 from vcall import state as state_file
 from vcall._errors import ConfigError, TunnelError
-from vcall.gateway import WebhookUrls
+from vcall.gateway import Gateway, WebhookUrls
 from vcall.journal import Lease
 from vcall.modes import Mode
 from vcall.provision import checked_public_url, connect
@@ -107,7 +108,7 @@ async def exposed(
             if exposure.public_url and exposure.public_url != local_url:
                 say(f"no application set up ({mode}): run `vcall setup` to use this URL")
         elif exposure.public_url is None:
-            await _check_live_webhooks(app_id, instance, settings, say)
+            await check_webhooks(app_id, instance, lambda: connect(mode, settings), say)
         else:
             lease = Lease.take(paths)
             if lease is None:
@@ -161,13 +162,17 @@ def _restore(paths: Paths, settings: Settings, mode: Mode) -> str:
         return restore(gateway, paths, entry)
 
 
-async def _check_live_webhooks(
-    app_id: str, instance: str, settings: Settings, say: Callable[[str], None]
+async def check_webhooks(
+    app_id: str,
+    instance: str,
+    open_gateway: Callable[[], AbstractContextManager[Gateway]],
+    say: Callable[[str], None],
 ) -> None:
-    """Live, nothing to point: say whether the application's URL leads here."""
+    """Live, nothing to point: say whether the application's URL leads to this server, and
+    if not, in one warning line, the command that fixes it."""
 
     def hooks() -> WebhookUrls | None:
-        with connect("live", settings) as gateway:
+        with open_gateway() as gateway:
             app = gateway.get_application(app_id)
         return WebhookUrls.of(app) if app else None
 
@@ -182,6 +187,6 @@ async def _check_live_webhooks(
     else:
         say(
             f"Warning: the application's webhooks go to {url}, which does not reach this "
-            f"server ({why}); run `vcall serve --tunnel cloudflared` or "
-            "`vcall serve --public-url URL`"
+            f"server ({why}); run `vcall serve --live --tunnel cloudflared` (or --public-url "
+            "URL) to point them here while it runs"
         )

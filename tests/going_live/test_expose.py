@@ -11,11 +11,11 @@ from vcall import journal
 from vcall import state as state_file
 from vcall._errors import ConfigError, TunnelError
 from vcall.config import load_settings
-from vcall.expose import exposed
+from vcall.expose import check_webhooks, exposed
 from vcall.gateway import WebhookUrls
 from vcall.journal import Lease
 from vcall.paths import Paths
-from vcall.provision import run_setup
+from vcall.provision import connect, run_setup
 from vcall.remote import discovery
 from vcall.sandbox.account import SandboxState
 from vcall.web.app import ServeOptions, create_app
@@ -127,3 +127,26 @@ async def test_a_second_serve_with_a_tunnel_is_refused(server, tunnels_on_path):
     finally:
         held.release()
     assert app_hooks() == WebhookUrls.for_public_url(SETUP_URL)
+
+
+async def test_an_application_url_that_leads_elsewhere_is_one_warning_line(server, isolated):
+    # What a live serve says of the application's own URL (here asked of the sandbox).
+    paths = Paths.default()
+    settings = load_settings(paths)
+    app_id = state_file.load(paths)["application_id"]
+    lines: list[str] = []
+    await check_webhooks(app_id, server.options.instance, lambda: connect("sandbox", settings),
+                         lines.append)  # fmt: skip
+    (warning,) = lines
+    assert warning.startswith(
+        "Warning: the application's webhooks go to http://127.0.0.1:3000, which does not reach "
+        "this server"
+    )
+    assert warning.endswith("run `vcall serve --live --tunnel cloudflared` (or --public-url URL) "
+                            "to point them here while it runs")  # fmt: skip
+
+    await asyncio.to_thread(run_setup, mode="sandbox", public_url=server.base)
+    lines.clear()
+    await check_webhooks(app_id, server.options.instance, lambda: connect("sandbox", settings),
+                         lines.append)  # fmt: skip
+    assert lines == [f"webhooks: {server.base} reaches this server"]
