@@ -22,6 +22,8 @@ from dataclasses import asdict, dataclass, field
 from importlib import resources
 from typing import Any
 
+from jsonschema import Draft4Validator
+
 from vcall import state as state_file
 from vcall._errors import AuthError, ConfigError, GatewayError, VcallError
 from vcall.config import Settings, load_settings
@@ -298,8 +300,6 @@ def _serve(found: _Found) -> Check:
 
 def _ncco_error(ncco: Any) -> str | None:
     """Why ``ncco`` is not valid against Vonage's NCCO schema (shipped in the package)."""
-    from jsonschema import Draft4Validator
-
     schema = json.loads(
         resources.files("vcall").joinpath("data/specs/ncco-schema.json").read_text()
     )
