@@ -8,6 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from vcall.paths import Paths
+from vcall.remote import discovery
+from vcall.sandbox.account import SandboxState
+from vcall.web.app import ServeOptions
+
 STANDINS = Path(__file__).resolve().parents[1] / "fixtures" / "tunnels"
 
 
@@ -32,3 +37,18 @@ def _alive(pid: int) -> bool:
 def alive() -> Callable[[int], bool]:
     """``alive(pid)``: whether the process runs."""
     return _alive
+
+
+@pytest.fixture
+def sandbox_options(isolated: Path) -> ServeOptions:
+    """As ``vcall serve`` runs in the sandbox: its page key, webhooks checked with the
+    account's secret."""
+    paths = Paths.default()
+    return ServeOptions(
+        store_path=paths.events_db,
+        quiet=True,
+        sandbox=True,
+        paths=paths,
+        page_key=discovery.page_key(paths),
+        signature_secret=SandboxState.open(paths).account.signature_secret,
+    )

@@ -16,7 +16,6 @@ from vcall.gateway import WebhookUrls
 from vcall.journal import Lease
 from vcall.paths import Paths
 from vcall.provision import connect, run_setup
-from vcall.remote import discovery
 from vcall.sandbox.account import SandboxState
 from vcall.web.app import ServeOptions, create_app
 
@@ -24,18 +23,10 @@ SETUP_URL = "http://127.0.0.1:3000"
 
 
 @pytest.fixture
-async def server(aiohttp_server, isolated):  # type: ignore[no-untyped-def]
+async def server(aiohttp_server, sandbox_options):  # type: ignore[no-untyped-def]
     """A sandbox vcall serve on a port of its own, after a setup that points at :3000."""
-    paths = Paths.default()
     await asyncio.to_thread(run_setup, mode="sandbox")
-    options = ServeOptions(
-        store_path=paths.events_db,
-        quiet=True,
-        sandbox=True,
-        paths=paths,
-        page_key=discovery.page_key(paths),
-        signature_secret=SandboxState.open(paths).account.signature_secret,
-    )
+    options = sandbox_options
     served = await aiohttp_server(create_app(options), host="127.0.0.1")
     served.options = options
     served.base = str(served.make_url("")).rstrip("/")

@@ -33,6 +33,13 @@ def opener(settings):  # type: ignore[no-untyped-def]
     return lambda mode: connect(mode, settings)
 
 
+def point_for_dead_serve(app_id: str, tunnel: dict) -> None:
+    """What a vcall serve (pid 12345, dead since) did: pointed the webhooks, with ``tunnel``."""
+    paths = Paths.default()
+    with connect("sandbox", load_settings(paths)) as gateway:
+        point(gateway, paths, app_id, HERE, pid=12345, tunnel=tunnel)
+
+
 def hooks_of(app_id: str) -> WebhookUrls | None:
     return WebhookUrls.of(SandboxState.open(Paths.default()).application(app_id))
 
@@ -116,15 +123,7 @@ def test_recovery_stops_the_tunnel_a_dead_serve_left_running(setup, tunnels_on_p
     orphan = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, start_new_session=True)
     try:
         assert orphan.stdout.readline().startswith("your url is: ")
-        with connect("sandbox", load_settings(paths)) as gateway:
-            point(
-                gateway,
-                paths,
-                setup.application_id,
-                HERE,
-                pid=12345,
-                tunnel={"pid": orphan.pid, "argv": argv},
-            )
+        point_for_dead_serve(setup.application_id, {"pid": orphan.pid, "argv": argv})
         found = recover(paths, opener(load_settings(paths)))
         assert found.message.endswith(f"; stopped its tunnel (pid {orphan.pid})")
         orphan.wait(5)  # reaped here (our child); a dead serve's would be reaped by init
@@ -139,15 +138,8 @@ def test_a_pid_that_is_another_program_now_is_not_signalled(setup):
     paths = Paths.default()
     other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
-        with connect("sandbox", load_settings(paths)) as gateway:
-            point(
-                gateway,
-                paths,
-                setup.application_id,
-                HERE,
-                pid=12345,
-                tunnel={"pid": other.pid, "argv": ["cloudflared", "tunnel", "--url", HERE]},
-            )
+        argv = ["cloudflared", "tunnel", "--url", HERE]
+        point_for_dead_serve(setup.application_id, {"pid": other.pid, "argv": argv})
         found = recover(paths, opener(load_settings(paths)))
         assert found.restored and "tunnel" not in found.message
         assert other.poll() is None

@@ -18,8 +18,7 @@ from vcall.cli import app
 from vcall.paths import Paths
 from vcall.provision import run_setup
 from vcall.remote import discovery
-from vcall.sandbox.account import SandboxState
-from vcall.web.app import ServeOptions, create_app
+from vcall.web.app import create_app
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 runner = CliRunner()
@@ -56,16 +55,8 @@ def test_every_command_with_json_is_documented():
     }  # fmt: skip
 
 
-def test_each_shape_is_the_documented_one(isolated):
-    paths = Paths.default()
-    options = ServeOptions(
-        store_path=paths.events_db,
-        quiet=True,
-        sandbox=True,
-        paths=paths,
-        page_key=discovery.page_key(paths),
-        signature_secret=SandboxState.open(paths).account.signature_secret,
-    )
+def test_each_shape_is_the_documented_one(sandbox_options):
+    paths, options = Paths.default(), sandbox_options
     with serve_in_thread(create_app(options)) as url:
         discovery.announce(paths, url, options.page_key, instance=options.instance)
         run_setup(mode="sandbox", public_url=url)

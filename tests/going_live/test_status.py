@@ -35,17 +35,9 @@ def failed(document: dict) -> dict[str, dict]:
 
 
 @pytest.fixture
-def serving(isolated):  # type: ignore[no-untyped-def]
+def serving(sandbox_options):  # type: ignore[no-untyped-def]
     """``vcall setup`` and a sandbox ``vcall serve`` it points at, announced as serve does."""
-    paths = Paths.default()
-    options = ServeOptions(
-        store_path=paths.events_db,
-        quiet=True,
-        sandbox=True,
-        paths=paths,
-        page_key=discovery.page_key(paths),
-        signature_secret=SandboxState.open(paths).account.signature_secret,
-    )
+    paths, options = Paths.default(), sandbox_options
     with serve_in_thread(create_app(options)) as url:
         run_setup(mode="sandbox", public_url=url)
         discovery.announce(paths, url, options.page_key, instance=options.instance)
