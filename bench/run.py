@@ -1,4 +1,5 @@
-"""Every benchmark in one run (webhooks, start-up, memory, instructions, the store alone).
+"""Every benchmark in one run (webhooks, start-up, memory, instructions, the store alone,
+vcall status).
 
 Run from the repository root (after the README's test command, which makes .venv):
 
@@ -46,6 +47,7 @@ def main() -> None:
         "memory": ["memory.py", *(["--events", "100000"] if args.quick else [])],
         "instructions": ["instructions.py", *(["--requests", "500"] if args.quick else [])],
         "store": ["store.py", *(["--events", "5000"] if args.quick else [])],
+        "status": ["status.py", *(["--runs", "10"] if args.quick else [])],
     }
     sections = []
     for name, (script, *flags) in parts.items():

@@ -85,13 +85,14 @@ def parse_acl(text: str) -> dict[str, Any]:
     return acl
 
 
-def load_private_key(value: str) -> str:
+def load_private_key(value: str, *, check: bool = True) -> str:
     """A private key given as a path or PEM text → PKCS#8 PEM text (what vonage_jwt accepts).
 
     PKCS#1 (``BEGIN RSA PRIVATE KEY``) keys, as older tools write them, are converted.
+    ``check`` as for :func:`load_key`.
     """
     return (
-        load_key(value)
+        load_key(value, check=check)
         .private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
@@ -127,8 +128,14 @@ def load_key(value: str, *, check: bool = True) -> PrivateKeyTypes:
 
 
 def public_key_pem(private_pem: str) -> str:
-    """The SubjectPublicKeyInfo PEM that matches a private key."""
-    key = serialization.load_pem_private_key(private_pem.encode(), password=None)
+    """The SubjectPublicKeyInfo PEM that matches a private key.
+
+    The key's consistency check is skipped: the public half is read off it, not computed
+    (what signs with the key checks it).
+    """
+    key = serialization.load_pem_private_key(
+        private_pem.encode(), password=None, unsafe_skip_rsa_key_validation=True
+    )
     return (
         key.public_key()
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
