@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from vcall import journal
 from vcall import state as state_file
-from vcall._errors import ConfigError, TunnelError
+from vcall._errors import ConfigError, Conflict, TunnelError, VcallError
 from vcall.gateway import Gateway, WebhookUrls
 from vcall.journal import Lease
 from vcall.modes import Mode
@@ -120,7 +120,7 @@ async def exposed(
                     say(f"Warning: {busy}: calls go there, not here")
                     yield exposure
                     return
-                raise ConfigError(f"{busy}; stop it first (or use another --profile)")
+                raise Conflict(f"{busy}; stop it first (or use another --profile)")
             exposure.pointed = await asyncio.to_thread(
                 _point, paths, settings, mode, app_id, exposure.public_url, exposure.tunnel
             )
@@ -134,6 +134,11 @@ async def exposed(
         try:
             if exposure.pointed is not None:
                 say(await asyncio.to_thread(_restore, paths, settings, mode))
+        except VcallError as exc:  # the journal stays: the next command puts them back
+            say(
+                f"Warning: the webhooks could not be put back now ({exc}); the next "
+                "`vcall status`, `vcall serve` or `vcall setup` does it"
+            )
         finally:
             if lease is not None:
                 lease.release()

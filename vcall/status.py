@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
@@ -26,6 +26,7 @@ from jsonschema import Draft4Validator
 
 from vcall import state as state_file
 from vcall._errors import AuthError, ConfigError, GatewayError, VcallError
+from vcall.checks import Check, passed
 from vcall.config import Settings, load_settings
 from vcall.gateway import Gateway, WebhookUrls
 from vcall.modes import Mode, resolve_mode, webhook_secret
@@ -36,21 +37,6 @@ from vcall.remote.discovery import ServerInfo
 from vcall.remote.probe import fetch_ncco, round_trip
 from vcall.repoint import base_url, recover
 from vcall.tokens import load_private_key
-
-
-@dataclass(frozen=True)
-class Check:
-    """One line of ``vcall status``: ``ok`` True, False, or None (not checked)."""
-
-    name: str
-    ok: bool | None
-    detail: str
-    #: The command (or step) that fixes a failure.
-    fix: str | None = None
-
-    def as_json(self) -> dict[str, Any]:
-        """The check for ``--json``."""
-        return asdict(self)
 
 
 @dataclass
@@ -340,11 +326,6 @@ def _sdk_bundle() -> Check:
     return Check("Client SDK", False, f"{bundle} is missing", f"npm ci (in {CLIENT_DIR.resolve()})")
 
 
-def healthy(checks: list[Check]) -> bool:
-    """No check failed."""
-    return all(check.ok is not False for check in checks)
-
-
 def as_json(mode: Mode, checks: list[Check]) -> dict[str, Any]:
     """``vcall status --json``: ``{"ok", "mode", "checks": [{"name", "ok", "detail", "fix"}]}``."""
-    return {"ok": healthy(checks), "mode": mode, "checks": [c.as_json() for c in checks]}
+    return {"ok": passed(checks), "mode": mode, "checks": [c.as_json() for c in checks]}

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from vcall.checks import Check
 from vcall.tokens import MAX_TTL
 
 #: An ``exp`` above this is not seconds: as seconds it is past the year 5000.
@@ -53,67 +53,63 @@ def _glob(pattern: str) -> re.Pattern[str]:
     return re.compile(body)
 
 
-@dataclass(frozen=True)
-class Finding:
-    """One thing checked: ``ok`` True (fine), False (breaks sessions), None (not checked)."""
-
-    check: str
-    ok: bool | None
-    message: str
-
-    def as_json(self) -> dict[str, Any]:
-        """The finding for ``--json``."""
-        return asdict(self)
+#: The fix for most findings: a token as vcall mints it.
+_MINT = "vcall token USER (seconds, at most 24 h, the Client SDK's paths, the configured key)"
 
 
 def _when(seconds: float) -> str:
     return f"{datetime.fromtimestamp(seconds, UTC):%Y-%m-%d %H:%M:%S} UTC"
 
 
-def _expiry(claims: dict[str, Any], now: float) -> list[Finding]:
+def _expiry(claims: dict[str, Any], now: float) -> list[Check]:
     exp, iat = claims.get("exp"), claims.get("iat")
     if not isinstance(exp, int | float) or isinstance(exp, bool):
-        return [Finding("exp", False, "no numeric exp claim: Vonage refuses a token without one")]
+        return [
+            Check("exp", False, "no numeric exp claim: Vonage refuses a token without one", _MINT)
+        ]
     if exp > _MILLISECONDS:
         return [
-            Finding(
+            Check(
                 "exp",
                 False,
                 f"exp {exp} is in milliseconds; Vonage reads seconds "
-                f"(it means {_when(exp / 1000)}): divide by 1000",
+                f"(it means {_when(exp / 1000)})",
+                "divide exp by 1000 where the token is made, or " + _MINT,
             )
         ]
     found = []
     if exp <= now:
-        found.append(Finding("exp", False, f"expired at {_when(exp)}; mint a new one"))
+        found.append(Check("exp", False, f"expired at {_when(exp)}", _MINT))
     else:
-        found.append(Finding("exp", True, f"expires at {_when(exp)}"))
+        found.append(Check("exp", True, f"expires at {_when(exp)}"))
     start = iat if isinstance(iat, int | float) and not isinstance(iat, bool) else now
     if exp - start > MAX_TTL:
         hours = (exp - start) / 3600
         found.append(
-            Finding(
+            Check(
                 "lifetime",
                 False,
                 f"valid for {hours:.1f} h; Vonage accepts client tokens of at most 24 h",
+                _MINT,
             )
         )
     return found
 
 
-def _acl(claims: dict[str, Any]) -> Finding:
+def _acl(claims: dict[str, Any]) -> Check:
     acl = claims.get("acl")
     if acl is None:
-        return Finding("acl", True, "no acl claim: the token is not limited to some paths")
+        return Check("acl", True, "no acl claim: the token is not limited to some paths")
     missing = [kind for kind, path in SDK_PATHS.items() if not acl_allows(acl, path)]
     if missing:
-        return Finding(
+        return Check(
             "acl",
             False,
             f"the acl does not grant the Client SDK's {', '.join(missing)} paths "
-            f"(e.g. {SDK_PATHS[missing[0]]}); mint with --acl-preset minimal or tutorial",
+            f"(e.g. {SDK_PATHS[missing[0]]})",
+            "vcall token USER --acl-preset minimal (or tutorial)",
         )
-    return Finding("acl", True, "the acl grants every path the Client SDK uses")
+    return Check("acl", True, "the acl grants every path the Client SDK uses")
 
 
 def examine(
@@ -124,7 +120,7 @@ def examine(
     sub_is_user: bool | None = None,
     users_unknown: str = "no application configured",
     now: float | None = None,
-) -> list[Finding]:
+) -> list[Check]:
     """Every finding about a decoded token.
 
     ``signature_valid`` is :func:`vcall.tokens.decode`'s verdict (None: no key configured);
@@ -138,42 +134,39 @@ def examine(
     token_app = claims.get("application_id")
     if application_id and token_app != application_id:
         found.append(
-            Finding(
+            Check(
                 "application_id",
                 False,
                 f"made for application {token_app}, not the configured {application_id}",
+                _MINT,
             )
         )
     if signature_valid is None:
-        found.append(Finding("signature", None, "not checked: no private key configured"))
+        found.append(Check("signature", None, "not checked: no private key configured"))
     elif signature_valid:
-        found.append(Finding("signature", True, "signed by the configured private key"))
+        found.append(Check("signature", True, "signed by the configured private key"))
     else:
         found.append(
-            Finding(
+            Check(
                 "signature",
                 False,
                 "signed by another key, not the configured private key: Vonage will refuse it",
+                _MINT,
             )
         )
     return found
 
 
-def _sub(sub: Any, is_user: bool | None, unknown: str) -> Finding:
+def _sub(sub: Any, is_user: bool | None, unknown: str) -> Check:
     if not isinstance(sub, str) or not sub:
-        return Finding("sub", False, "no sub claim: the session needs the user's name")
+        return Check("sub", False, "no sub claim: the session needs the user's name", _MINT)
     if is_user is None:
-        return Finding("sub", None, f"user {sub!r} not checked: {unknown}")
+        return Check("sub", None, f"user {sub!r} not checked: {unknown}")
     if is_user:
-        return Finding("sub", True, f"{sub!r} is a user of the application")
-    return Finding(
+        return Check("sub", True, f"{sub!r} is a user of the application")
+    return Check(
         "sub",
         False,
-        f"{sub!r} is not a user of the application; create it with `vcall setup --user {sub}` "
-        "or mint for an existing user",
+        f"{sub!r} is not a user of the application",
+        f"vcall setup --user {sub} (creates it), or mint for an existing user",
     )
-
-
-def healthy(findings: list[Finding]) -> bool:
-    """Nothing found that breaks a session."""
-    return all(f.ok is not False for f in findings)

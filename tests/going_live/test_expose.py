@@ -9,7 +9,7 @@ import pytest
 
 from vcall import journal
 from vcall import state as state_file
-from vcall._errors import ConfigError, TunnelError
+from vcall._errors import Conflict, TunnelError
 from vcall.config import load_settings
 from vcall.expose import check_webhooks, exposed
 from vcall.gateway import WebhookUrls
@@ -112,7 +112,7 @@ async def test_the_tunnel_dying_is_noticed(server, tunnels_on_path):
 async def test_a_second_serve_with_a_tunnel_is_refused(server, tunnels_on_path):
     held = Lease.take(Paths.default())
     try:
-        with pytest.raises(ConfigError, match="another vcall serve of this folder"):
+        with pytest.raises(Conflict, match="another vcall serve of this folder"):
             async with expose(server, [], tunnel="cloudflared"):
                 pass
     finally:

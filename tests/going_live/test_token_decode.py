@@ -30,7 +30,7 @@ def decode(token: str, code: int) -> dict:
 
 
 def verdicts(document: dict) -> dict[str, bool | None]:
-    return {f["check"]: f["ok"] for f in document["findings"]}
+    return {f["name"]: f["ok"] for f in document["findings"]}
 
 
 def test_a_token_vcall_mints_for_alice_is_healthy(setup):
@@ -39,7 +39,7 @@ def test_a_token_vcall_mints_for_alice_is_healthy(setup):
     assert document["ok"] is True and document["signature"] == "valid"
     assert document["claims"]["sub"] == "Alice"
     assert verdicts(document) == {"exp": True, "sub": True, "acl": True, "signature": True}
-    assert all(set(f) == {"check", "ok", "message"} for f in document["findings"])
+    assert all(set(f) == {"name", "ok", "detail", "fix"} for f in document["findings"])
 
 
 def test_a_user_the_application_does_not_have_is_flagged(setup):
@@ -48,7 +48,8 @@ def test_a_user_the_application_does_not_have_is_flagged(setup):
     assert verdicts(document)["sub"] is False and document["ok"] is False
     text = runner.invoke(app, ["token", "--decode", minted])
     assert text.exit_code == 1
-    assert "✗ sub: 'Bob' is not a user of the application" in text.stdout
+    assert "✗ sub        'Bob' is not a user of the application" in text.stdout
+    assert "fix: vcall setup --user Bob (creates it)" in text.stdout
 
 
 def test_milliseconds_another_key_and_a_narrow_acl_are_each_flagged(setup):
@@ -75,7 +76,7 @@ def test_without_an_application_the_user_is_not_checked(isolated, app_key):
     key.write_text(app_key)
     result = runner.invoke(app, ["token", "--decode", token, "--private-key", str(key), "--json"])
     assert result.exit_code == 0, result.output
-    findings = {f["check"]: f for f in json.loads(result.stdout)["findings"]}
+    findings = {f["name"]: f for f in json.loads(result.stdout)["findings"]}
     assert (
-        findings["sub"]["ok"] is None and "no application configured" in findings["sub"]["message"]
+        findings["sub"]["ok"] is None and "no application configured" in findings["sub"]["detail"]
     )

@@ -19,7 +19,8 @@ def claims_of(token: str) -> dict:
 
 
 def problems(findings) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    return {f.check: f.message for f in findings if f.ok is False}
+    """Each failed check's detail and fix, as one line."""
+    return {f.name: f"{f.detail} → {f.fix}" for f in findings if f.ok is False}
 
 
 def test_a_token_vcall_mints_has_no_problem(app_key):
@@ -27,7 +28,7 @@ def test_a_token_vcall_mints_has_no_problem(app_key):
     claims, valid = tokens.decode(token, tokens.public_key_pem(app_key))
     found = examine(claims, signature_valid=valid, application_id=APP, sub_is_user=True, now=NOW)
     assert problems(found) == {}
-    assert {f.check for f in found} == {"exp", "sub", "acl", "signature"}
+    assert {f.name for f in found} == {"exp", "sub", "acl", "signature"}
 
 
 @pytest.mark.parametrize("preset", ["tutorial", "minimal"])
@@ -47,7 +48,9 @@ def test_acl_patterns_match_as_vonage_reads_them():
 def test_exp_in_milliseconds_is_named():
     claims = {"sub": "Alice", "iat": NOW, "exp": (NOW + 3600) * 1000, "application_id": APP}
     found = problems(examine(claims, signature_valid=True, sub_is_user=True, now=NOW))
-    assert "exp" in found and "milliseconds" in found["exp"] and "divide by 1000" in found["exp"]
+    assert (
+        "exp" in found and "milliseconds" in found["exp"] and "divide exp by 1000" in found["exp"]
+    )
 
 
 def test_an_expired_or_too_long_token_is_named():
@@ -63,7 +66,7 @@ def test_a_sub_that_is_not_a_user_is_named():
     assert "'Bob' is not a user of the application" in found["sub"]
     assert "vcall setup --user Bob" in found["sub"]
     unchecked = examine(claims, signature_valid=True, users_unknown="no application", now=NOW)
-    assert [f.message for f in unchecked if f.check == "sub"] == [
+    assert [f.detail for f in unchecked if f.name == "sub"] == [
         "user 'Bob' not checked: no application"
     ]
 

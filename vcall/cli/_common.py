@@ -1,17 +1,21 @@
-"""What every command shares: turning expected errors into one line and an exit code."""
+"""What every command shares: turning expected errors into one line and an exit code, and
+printing checks (``vcall status``, ``vcall token --decode``)."""
 
 from __future__ import annotations
 
 import functools
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from types import FrameType
-from typing import ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 import typer
 
 from vcall._errors import VcallError
+
+if TYPE_CHECKING:
+    from vcall.checks import Check
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -21,6 +25,18 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     """Print ``Error: message`` to stderr; return the Exit to raise."""
     typer.secho(f"Error: {message}", err=True, fg=typer.colors.RED)
     return typer.Exit(code)
+
+
+def print_checks(checks: Iterable[Check]) -> None:
+    """One line per check, ✓ ✗ or · (not checked), aligned, each failure's fix below it."""
+    checks = list(checks)
+    marks = {True: ("✓", typer.colors.GREEN), False: ("✗", typer.colors.RED), None: ("·", None)}
+    width = max((len(check.name) for check in checks), default=0)
+    for check in checks:
+        mark, colour = marks[check.ok]
+        typer.echo(f"{typer.style(mark, fg=colour)} {check.name:<{width}}  {check.detail}")
+        if check.ok is False and check.fix:
+            typer.echo(f"  {'':<{width}}  fix: {check.fix}")
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

@@ -4,9 +4,7 @@ from typing import Annotated
 
 import typer
 
-from vcall.cli._common import handles_errors
-
-_MARKS = {True: ("✓", typer.colors.GREEN), False: ("✗", typer.colors.RED), None: ("·", None)}
+from vcall.cli._common import handles_errors, print_checks
 
 
 @handles_errors
@@ -30,19 +28,15 @@ def status(
     """
     import json
 
+    from vcall.checks import passed
     from vcall.status import as_json as document
-    from vcall.status import healthy, run_status
+    from vcall.status import run_status
 
     mode, checks = run_status(None if live is None else ("live" if live else "sandbox"))
     if as_json:
         typer.echo(json.dumps(document(mode, checks), indent=2))
     else:
         typer.echo(f"vcall status ({mode})")
-        width = max(len(check.name) for check in checks)
-        for check in checks:
-            mark, colour = _MARKS[check.ok]
-            typer.echo(f"{typer.style(mark, fg=colour)} {check.name:<{width}}  {check.detail}")
-            if check.ok is False and check.fix:
-                typer.echo(f"  {'':<{width}}  fix: {check.fix}")
-    if not healthy(checks):
+        print_checks(checks)
+    if not passed(checks):
         raise typer.Exit(1)

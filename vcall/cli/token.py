@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from vcall._errors import ConfigError
-from vcall.cli._common import handles_errors
+from vcall.cli._common import handles_errors, print_checks
 from vcall.ncco import DEFAULT_USER
 
 if TYPE_CHECKING:
@@ -91,7 +91,8 @@ def _decode(text: str, settings: "Settings", as_json: bool) -> None:
     import json
 
     from vcall import tokens
-    from vcall.token_doctor import examine, healthy
+    from vcall.checks import passed
+    from vcall.token_doctor import examine
 
     public = (
         tokens.public_key_pem(tokens.load_private_key(settings.private_key))
@@ -110,7 +111,7 @@ def _decode(text: str, settings: "Settings", as_json: bool) -> None:
     if as_json:
         signature = {True: "valid", False: "invalid", None: "not checked"}[valid]
         document = {
-            "ok": healthy(findings),
+            "ok": passed(findings),
             "claims": claims,
             "signature": signature,
             "findings": [f.as_json() for f in findings],
@@ -118,11 +119,8 @@ def _decode(text: str, settings: "Settings", as_json: bool) -> None:
         typer.echo(json.dumps(document, indent=2))
     else:
         _print_claims(claims, valid)
-        for finding in findings:
-            mark = {True: "✓", False: "✗", None: "·"}[finding.ok]
-            colour = {True: typer.colors.GREEN, False: typer.colors.RED, None: None}[finding.ok]
-            typer.echo(f"{typer.style(mark, fg=colour)} {finding.check}: {finding.message}")
-    if not healthy(findings):
+        print_checks(findings)
+    if not passed(findings):
         raise typer.Exit(1)
 
 
