@@ -59,12 +59,15 @@ def _root(
 
 def build(names: Iterable[str] = COMMANDS) -> typer.Typer:
     """The ``vcall`` app with the commands ``names`` (all of them by default)."""
+    names = list(names)
     cli = typer.Typer(
         name="vcall",
         help="Provision and run the Vonage 'answer a phone call in the browser' demo, "
         "live or against the embedded sandbox.",
         no_args_is_help=True,
-        add_completion=True,
+        # Completion runs (the shell calls vcall with no command) and the root's options
+        # build every command; a run of one command skips its machinery (start-up).
+        add_completion=set(names) == set(COMMANDS),
         pretty_exceptions_show_locals=False,
         rich_markup_mode=None,
     )
