@@ -25,6 +25,7 @@ from vcall.paths import Paths
 from vcall.provision import run_setup
 from vcall.remote import discovery
 from vcall.sandbox.account import SandboxState
+from vcall.tunnel import stop_orphan
 
 runner = CliRunner()
 SETUP_HOOKS = WebhookUrls.for_public_url("http://127.0.0.1:3000")
@@ -67,6 +68,9 @@ def serve(isolated, tunnels_on_path) -> Iterator:  # type: ignore[no-untyped-def
         if proc.poll() is None:
             proc.kill()
         proc.communicate(timeout=30)
+    left = journal.load(paths)  # a test that failed before the journal was recovered
+    if left is not None and left.tunnel is not None:
+        stop_orphan(int(left.tunnel["pid"]), list(left.tunnel["argv"]))
 
 
 def through_tunnel() -> tuple[str, int]:
