@@ -16,7 +16,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
@@ -192,3 +192,14 @@ def publish(
         lines = [f"{title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         lines += ["| " + " | ".join(row) + " |" for row in rows]
         md.write_text("\n".join([*lines, "", *(f"- {note}" for note in notes)]) + "\n")
+
+
+@contextmanager
+def postgres() -> Iterator[Any]:
+    """A throwaway PostgreSQL server on loopback (the tests' own, tests/pg_cluster.py), its
+    durability settings left at the server's defaults; removed at the end."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from pg_cluster import running_cluster
+
+    with running_cluster() as cluster:
+        yield cluster

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pg_cluster import PgCluster, running_cluster
 from recorded_call import RecordedCall
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,15 +42,32 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(autouse=True)
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test runs in its own folder with no VONAGE_* settings, so none can reach live."""
+    """Every test runs in its own folder with no VONAGE_* settings, so none can reach live
+    (and no PG* settings, so none reaches a database but its own)."""
     for name in list(os.environ):
-        if name.startswith(("VONAGE_", "VCALL_")) or name == "REQUESTS_CA_BUNDLE":
+        if name.startswith(("VONAGE_", "VCALL_", "PG")) or name == "REQUESTS_CA_BUNDLE":
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("VCALL_HOME", str(tmp_path / ".vcall"))
     # Empty is the default profile; set here, so a --profile run in-process is undone after.
     monkeypatch.setenv("VCALL_PROFILE", "")
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PgCluster]:
+    """A real PostgreSQL server on loopback for the whole run, started on first use."""
+    with running_cluster() as cluster:
+        yield cluster
+
+
+_databases = itertools.count(1)
+
+
+@pytest.fixture
+def pg_url(postgres: PgCluster) -> str:
+    """The URL (password included) of a new, empty database on that server."""
+    return postgres.create_database(f"test_{next(_databases)}")
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,8 @@
 
 ``EventStore`` is the contract the web layer relies on: an event is acknowledged only after
 ``append`` returns, and ``append`` returns only after the event is committed. SQLite is the
-default (:class:`~vcall.store.sqlite.SqliteStore`).
+default (:class:`~vcall.store.sqlite.SqliteStore`); a ``postgresql://`` URL names a PostgreSQL
+database that several vcall serve instances share (:class:`~vcall.store.postgres.PostgresStore`).
 """
 
 from __future__ import annotations
@@ -19,14 +20,27 @@ __all__ = [
     "open_store",
 ]
 
+#: URL schemes that name a PostgreSQL database (any other location is a SQLite file).
+PG_SCHEMES = ("postgresql", "postgres")
 
-def open_store(path: str | Path, durability: str = DEFAULT_DURABILITY) -> EventStore:
-    """The store for ``path`` (a SQLite file). Call ``await store.open()`` before use.
+
+def is_postgres(location: str | Path) -> bool:
+    """Whether ``location`` (``--store``) names a PostgreSQL database."""
+    return isinstance(location, str) and location.partition("://")[0].lower() in PG_SCHEMES
+
+
+def open_store(location: str | Path, durability: str = DEFAULT_DURABILITY) -> EventStore:
+    """The store at ``location``: a ``postgresql://`` URL, else a SQLite file. Call
+    ``await store.open()`` before use.
 
     ``durability`` is a key of :data:`DURABILITY`.
     """
     # Imported when a store is opened: `vcall --help` imports this package for the serve
-    # command's options, and the driver would weigh on it (bench/startup.py).
+    # command's options, and the drivers would weigh on it (bench/startup.py).
+    if is_postgres(location):
+        from vcall.store.postgres import PostgresStore
+
+        return PostgresStore(str(location), durability)
     from vcall.store.sqlite import SqliteStore
 
-    return SqliteStore(Path(path), durability)
+    return SqliteStore(Path(location), durability)

@@ -1,10 +1,13 @@
-"""A store written by an earlier vcall is upgraded in place: nothing lost, ids kept, dedupe on."""
+"""What only the SQLite store does: a store written by an earlier vcall is upgraded in place
+(nothing lost, ids kept, dedupe on), and ids follow the table, not memory."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import apsw
+from recorded_call import RecordedCall
 
 from vcall.events import parse_event
 from vcall.store import open_store
@@ -56,3 +59,31 @@ async def test_old_store_is_upgraded_in_place(tmp_path: Path) -> None:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     finally:
         conn.close()
+
+
+async def test_ids_follow_rows_written_by_another_connection(
+    tmp_path: Path, seed: RecordedCall
+) -> None:
+    """The ids come from the table's sequence inside the transaction, not from memory."""
+    first, second, third, *_ = seed.event_bodies()
+    path = tmp_path / "events.db"
+    store = open_store(path)
+    await store.open()
+    try:
+        one = await store.append(parse_event(first))
+        other = apsw.Connection(str(path))  # e.g. a second vcall serve on the same file
+        try:
+            other.execute(
+                "INSERT INTO events (received_at, uuid, status, dedupe_key, raw) "
+                "VALUES ('t', 'x', 'y', 'other|x|y', x'7b7d')"
+            )
+        finally:
+            other.close()
+        two, three = await asyncio.gather(
+            store.append(parse_event(second)), store.append(parse_event(third))
+        )
+        assert one is not None and two is not None and three is not None
+        assert (two.id, three.id) == (one.id + 2, one.id + 3)
+        assert [e.raw for e in await store.events_by_id([two.id, three.id])] == [second, third]
+    finally:
+        await store.close()

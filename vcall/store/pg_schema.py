@@ -1,0 +1,138 @@
+"""The PostgreSQL event store's SQL: its schema, its migrations, and the statements of the event
+path, in PostgreSQL's own ``$n`` placeholders (so any driver runs them as they are).
+
+Event ids are cursors that never skip (ARCHITECTURE.md, "Cursors"): an event's id is the id of
+the transaction that stored it, times ``2**ORDINAL_BITS``, plus its place in that transaction's
+batch; and readers only read below :data:`HORIZON`, the oldest transaction still running.
+Every transaction below it has ended, so no event with a smaller id can commit after a reader
+has passed it, whichever instance stores it.
+"""
+
+from __future__ import annotations
+
+#: Bits of an id that number the events of one transaction: a batch holds at most
+#: ``MAX_STATEMENT`` events.
+ORDINAL_BITS = 12
+MAX_STATEMENT = 2**ORDINAL_BITS - 1
+#: The channel a commit of events notifies (a statement trigger), waking every instance's
+#: readers.
+CHANNEL = "vcall_events"
+
+#: The smallest id a transaction still running (or starting later) can give an event: every
+#: row below it is committed and visible, or will never be.
+HORIZON = f"(SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint << {ORDINAL_BITS})"
+
+_MIGRATIONS_TABLE = """
+CREATE TABLE IF NOT EXISTS vcall_migrations (
+    version integer PRIMARY KEY,
+    applied_at timestamptz NOT NULL DEFAULT now()
+)"""
+#: Taken (for the transaction) while the schema is checked and migrated, so that instances
+#: starting together migrate one at a time.
+MIGRATION_LOCK = "SELECT pg_advisory_xact_lock(hashtext('vcall_migrations'))"
+CREATE_MIGRATIONS = _MIGRATIONS_TABLE
+APPLIED = "SELECT coalesce(max(version), 0) FROM vcall_migrations"
+RECORD_MIGRATION = "INSERT INTO vcall_migrations (version) VALUES ($1)"
+#: Tables of these names made by something else are not vcall's to take over.
+OWN_TABLES = ("events", "rejected")
+EXISTING_TABLES = (
+    "SELECT table_name FROM information_schema.tables "
+    "WHERE table_schema = current_schema() AND table_name = ANY($1::text[])"
+)
+
+#: Schema changes, in order; ``vcall_migrations`` records which ran.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        # received_at is the same ISO-8601 text as in the SQLite store.
+        """CREATE TABLE events (
+            id bigint PRIMARY KEY,
+            received_at text NOT NULL,
+            conversation_uuid text,
+            uuid text NOT NULL,
+            status text NOT NULL,
+            direction text,
+            "from" text,
+            "to" text,
+            timestamp text,
+            duration text,
+            price text,
+            dedupe_key text NOT NULL UNIQUE,
+            raw bytea NOT NULL
+        )""",
+        "CREATE INDEX events_conversation ON events (conversation_uuid, id)",
+        """CREATE TABLE rejected (
+            id bigserial PRIMARY KEY,
+            received_at text NOT NULL,
+            reason text NOT NULL,
+            method text NOT NULL,
+            path text NOT NULL,
+            content_type text,
+            body bytea NOT NULL
+        )""",
+        # Once per statement, not per row: a batch wakes the readers once. Any writer (another
+        # vcall, a tool inserting events) wakes them the same way.
+        f"""CREATE FUNCTION vcall_events_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            PERFORM pg_notify('{CHANNEL}', '');
+            RETURN NULL;
+        END $$""",
+        """CREATE TRIGGER events_notify AFTER INSERT ON events
+            FOR EACH STATEMENT EXECUTE FUNCTION vcall_events_notify()""",
+    ),
+)
+
+_EVENT_FIELDS = (
+    'conversation_uuid, uuid, status, direction, "from", "to", timestamp, duration, price, '
+    "dedupe_key, raw"
+)
+#: A whole batch in one statement (one round trip, its own transaction): one array per
+#: column, each event numbered by its place. Rows go in ordered by dedupe key, so two
+#: instances inserting the same events wait for each other in one order (never a deadlock);
+#: a repeat delivery, also one another instance is inserting at this moment, is skipped by the
+#: unique key. Returns the ids stored (each one's ordinal is ``id % 2**ORDINAL_BITS``).
+INSERT_EVENTS = f"""
+INSERT INTO events (id, received_at, {_EVENT_FIELDS})
+SELECT (pg_current_xact_id()::text::bigint << {ORDINAL_BITS}) + e.n, $1, {_EVENT_FIELDS}
+FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+            $9::text[], $10::text[], $11::text[], $12::bytea[])
+     WITH ORDINALITY AS e(conversation_uuid, uuid, status, direction, "from", "to", timestamp,
+                          duration, price, dedupe_key, raw, n)
+ORDER BY e.dedupe_key
+ON CONFLICT (dedupe_key) DO NOTHING
+RETURNING id"""
+#: Refused bodies, one batch a statement; their ids come from the sequence in input order.
+INSERT_REJECTED = """
+INSERT INTO rejected (received_at, reason, method, path, content_type, body)
+SELECT $1, r.reason, r.method, r.path, r.content_type, r.body
+FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[])
+     WITH ORDINALITY AS r(reason, method, path, content_type, body, n)
+ORDER BY r.n
+RETURNING id"""
+
+EVENT_COLUMNS = (
+    'id, received_at, conversation_uuid, uuid, status, direction, "from", "to", '
+    "timestamp, duration, price, raw"
+)
+#: One page of events after a cursor, below the horizon. Always one row at least: the first
+#: two columns are the horizon and the newest id stored (with the same snapshot), then the
+#: event's columns (NULL when the page is empty). ``newest >= horizon`` means events are
+#: committed that the horizon still holds back (a transaction older than theirs is running).
+_PAGE = f"""
+SELECT h.horizon, h.newest, e.*
+FROM (SELECT {HORIZON} AS horizon, (SELECT max(id) FROM events) AS newest) AS h
+LEFT JOIN LATERAL (
+    SELECT {EVENT_COLUMNS} FROM events
+    WHERE id > $1 AND id < h.horizon{{where}}
+    ORDER BY id LIMIT $2
+) AS e ON true"""
+PAGE = _PAGE.format(where="")
+PAGE_OF_CONVERSATION = _PAGE.format(where=" AND conversation_uuid = $3")
+LAST = f"SELECT {EVENT_COLUMNS} FROM events WHERE id < {HORIZON}{{where}} ORDER BY id DESC LIMIT $1"
+LAST_ALL = LAST.format(where="")
+LAST_OF_CONVERSATION = LAST.format(where=" AND conversation_uuid = $2")
+BY_ID = f"SELECT {EVENT_COLUMNS} FROM events WHERE id = ANY($1::bigint[]) ORDER BY id"
+COUNT = "SELECT count(*) FROM events"
+REJECTED = (
+    "SELECT id, received_at, reason, method, path, content_type, body FROM rejected "
+    "ORDER BY id DESC LIMIT $1"
+)
