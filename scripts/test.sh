@@ -2,6 +2,7 @@
 # Install everything the test suite needs, then run all of it.
 #   - a virtualenv in .venv with vcall and its test extras
 #   - Debian's chromium (headless browser tests), if missing
+#   - Debian's postgresql (the tests start a server of their own), if missing
 #   - the browser SDK bundle in client/node_modules (npm ci), if client/package-lock.json exists
 # Extra arguments go to pytest (e.g. scripts/test.sh -k token).
 set -euo pipefail
@@ -20,6 +21,11 @@ if ! command -v chromium >/dev/null 2>&1; then
   echo "== installing Debian's chromium for the browser tests"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  echo "== installing Debian's postgresql for the event-store tests"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
 fi
 if [ -f client/package-lock.json ] && [ ! -d client/node_modules/@vonage/client-sdk ]; then
   echo "== installing the browser SDK (npm ci in client/)"
