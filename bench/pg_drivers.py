@@ -31,9 +31,8 @@ import _harness as h
 import asyncpg
 import psycopg
 
-from vcall.events import parse_event
+from vcall.events import parse_event, utc_now
 from vcall.store import pg_schema as sql
-from vcall.store.sqlite import utc_now
 
 BATCHES = (1, 32)
 PAGE = 100

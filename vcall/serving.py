@@ -77,10 +77,12 @@ async def running(
     *,
     ssl_context: ssl.SSLContext | None = None,
     idle_timeout: float = IDLE_TIMEOUT,
+    reuse_port: bool = False,
 ) -> AsyncIterator[str]:
     """Serve ``app`` while the context is open; yields the base URL (port 0 = any free).
 
     With ``ssl_context`` it serves HTTPS (the sandbox API: the Vonage SDK only speaks https).
+    With ``reuse_port`` other processes may listen on the same port (``--workers``).
     """
     # aiohttp arms keepalive_timeout when a connection opens and after each response, and
     # closes the connection if no whole request head has arrived by then: a header timeout.
@@ -89,7 +91,9 @@ async def running(
     )
     await runner.setup()
     try:
-        site = web.TCPSite(runner, host, port, backlog=1024, ssl_context=ssl_context)
+        site = web.TCPSite(
+            runner, host, port, backlog=1024, ssl_context=ssl_context, reuse_port=reuse_port
+        )
         try:
             await site.start()
         except OSError as exc:
@@ -116,6 +120,7 @@ async def serve_forever(
     ssl_context: ssl.SSLContext | None = None,
     around: Callable[[str], AbstractAsyncContextManager[Callable[[], Awaitable[None]]]]
     | None = None,
+    reuse_port: bool = False,
 ) -> None:
     """Serve until the task is cancelled (Ctrl-C); ``on_ready(url)`` runs once listening.
 
@@ -130,7 +135,7 @@ async def serve_forever(
     waited: the events' p99 showed it (bench/webhooks.py at 128 connections).
     """
     async with (
-        running(app, host, port, ssl_context=ssl_context) as url,
+        running(app, host, port, ssl_context=ssl_context, reuse_port=reuse_port) as url,
         around(url) if around is not None else _forever() as until,
     ):
         gc.freeze()

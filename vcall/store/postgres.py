@@ -34,10 +34,10 @@ import asyncpg
 
 from vcall._errors import StoreError
 from vcall._logging import protect
-from vcall.events import CallEvent
-from vcall.store.contract import DEFAULT_DURABILITY, DURABILITY, Rejected, StoredEvent
+from vcall.events import CallEvent, utc_now
+from vcall.store import DEFAULT_DURABILITY, DURABILITY, Rejected, StoredEvent
 from vcall.store import pg_schema as sql
-from vcall.store.sqlite import GATHER_FOR, utc_now
+from vcall.store.sqlite import GATHER_FOR
 
 logger = logging.getLogger("vcall.store")
 
