@@ -385,7 +385,8 @@ class PostgresStore:
                 return
             # The outcome of the statement in flight is unknown: its callers answer 503, and
             # a retried delivery that did commit is a repeat, stored once.
-            self._writer = None
+            if self._writer is conn:  # (not a new one the reconnection made meanwhile)
+                self._writer = None
             conn.terminate()
             self._lost(f"lost the connection to PostgreSQL: {self._why(exc)}")
             self._fail([*events, *rejects], f"event store write failed: {self._problem}")

@@ -147,9 +147,10 @@ def _connect(
     path: Path, durability: str = DEFAULT_DURABILITY, busy_ms: int = 5000
 ) -> apsw.Connection:
     conn = apsw.Connection(str(path), statementcachesize=STATEMENT_CACHE)
+    # First: switching to WAL takes a lock that another process opening the file may hold.
+    conn.execute(f"PRAGMA busy_timeout={busy_ms}")
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute(f"PRAGMA synchronous={durability.upper()}")
-    conn.execute(f"PRAGMA busy_timeout={busy_ms}")
     return conn
 
 
