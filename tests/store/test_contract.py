@@ -15,8 +15,8 @@ import pytest
 from recorded_call import RecordedCall
 
 from vcall._errors import StoreError
-from vcall.events import parse_event
-from vcall.store import EventStore, StoredEvent, open_store
+from vcall.events import StoredEvent, parse_event
+from vcall.store import EventStore, open_store
 
 Opener = Callable[..., Awaitable[EventStore]]
 

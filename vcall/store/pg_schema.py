@@ -10,6 +10,8 @@ has passed it, whichever instance stores it.
 
 from __future__ import annotations
 
+from vcall.events import COLUMNS
+
 #: Bits of an id that number the events of one transaction: a batch holds at most
 #: ``MAX_STATEMENT`` events.
 ORDINAL_BITS = 12
@@ -81,9 +83,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
 )
 
-_EVENT_FIELDS = (
-    'conversation_uuid, uuid, status, direction, "from", "to", timestamp, duration, price, '
-    "dedupe_key, raw"
+RAW = COLUMNS[-1]
+#: The event's fields (vcall.events.COLUMNS: after the id and arrival time), as columns and
+#: as the types of the arrays a batch comes in (the raw body is bytes, the rest text).
+_FIELDS = ", ".join(COLUMNS[2:])
+_ARRAYS = ", ".join(
+    f"${n}::{'bytea' if column == RAW else 'text'}[]" for n, column in enumerate(COLUMNS[2:], 2)
 )
 #: A whole batch in one statement (one round trip, its own transaction): one array per
 #: column, each event numbered by its place. Rows go in ordered by dedupe key, so two
@@ -91,14 +96,11 @@ _EVENT_FIELDS = (
 #: a repeat delivery, also one another instance is inserting at this moment, is skipped by the
 #: unique key. Returns the ids stored (each one's ordinal is ``id % 2**ORDINAL_BITS``).
 INSERT_EVENTS = f"""
-INSERT INTO events (id, received_at, {_EVENT_FIELDS})
-SELECT (pg_current_xact_id()::text::bigint << {ORDINAL_BITS}) + e.n, $1, {_EVENT_FIELDS}
-FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-            $9::text[], $10::text[], $11::text[], $12::bytea[])
-     WITH ORDINALITY AS e(conversation_uuid, uuid, status, direction, "from", "to", timestamp,
-                          duration, price, dedupe_key, raw, n)
-ORDER BY e.dedupe_key
-ON CONFLICT (dedupe_key) DO NOTHING
+INSERT INTO events ({", ".join(COLUMNS)})
+SELECT (pg_current_xact_id()::text::bigint << {ORDINAL_BITS}) + e.n, $1, {_FIELDS}
+FROM unnest({_ARRAYS}) WITH ORDINALITY AS e({_FIELDS}, n)
+ORDER BY e."dedupe_key"
+ON CONFLICT ("dedupe_key") DO NOTHING
 RETURNING id"""
 #: Refused bodies, one batch a statement; their ids come from the sequence in input order.
 INSERT_REJECTED = """
@@ -109,10 +111,8 @@ FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[])
 ORDER BY r.n
 RETURNING id"""
 
-EVENT_COLUMNS = (
-    'id, received_at, conversation_uuid, uuid, status, direction, "from", "to", '
-    "timestamp, duration, price, raw"
-)
+#: What reads select: every column of a StoredEvent, in order.
+EVENT_COLUMNS = ", ".join(COLUMNS)
 #: One page of events after a cursor, below the horizon. Always one row at least: the first
 #: two columns are the horizon and the newest id stored (with the same snapshot), then the
 #: event's columns (NULL when the page is empty). ``newest >= horizon`` means events are

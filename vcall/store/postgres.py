@@ -34,8 +34,8 @@ import asyncpg
 
 from vcall._errors import StoreError
 from vcall._logging import protect
-from vcall.events import CallEvent, utc_now
-from vcall.store import DEFAULT_DURABILITY, DURABILITY, Rejected, StoredEvent
+from vcall.events import CallEvent, StoredEvent, utc_now
+from vcall.store import DEFAULT_DURABILITY, DURABILITY, Rejected
 from vcall.store import pg_schema as sql
 from vcall.store.sqlite import GATHER_FOR
 
@@ -416,7 +416,7 @@ class PostgresStore:
             if new_id is None:
                 fut.set_result(None)  # a repeat delivery
             else:
-                fut.set_result(tuple.__new__(StoredEvent, (new_id, now, *event[:9], event.raw)))
+                fut.set_result(tuple.__new__(StoredEvent, (new_id, now, *event)))
 
     @staticmethod
     async def _insert(
