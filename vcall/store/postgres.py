@@ -1,10 +1,10 @@
 """PostgreSQL event store: the SQLite store's contract, for several vcall serve instances.
 
-Writes are group-committed as in the SQLite store: every webhook that asks for a write while
-the loop is busy joins the pending batch, and the batch goes in as one statement on one
-connection (its own transaction, one round trip); each caller hears of its event only once
-that commit has returned, with ``synchronous_commit`` on: the server has the event in its
-write-ahead log on disk. Statement and cursor design: :mod:`vcall.store.pg_schema`.
+Writes are group-committed as in the SQLite store (:mod:`vcall.store.batching`): a batch goes
+in as one statement on one connection (its own transaction, one round trip), and each caller
+hears of its event only once that commit has returned, with ``synchronous_commit`` on: the
+server has the event in its write-ahead log on disk. Statement and cursor design:
+:mod:`vcall.store.pg_schema`.
 
 Readers take a small pool of connections. A commit of events notifies the channel
 :data:`~vcall.store.pg_schema.CHANNEL` (a trigger does it, in the same transaction); one
@@ -25,8 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -35,17 +34,12 @@ import asyncpg
 from vcall._errors import StoreError
 from vcall._logging import protect
 from vcall.events import CallEvent, StoredEvent, utc_now
-from vcall.store import DEFAULT_DURABILITY, DURABILITY, Rejected
 from vcall.store import pg_schema as sql
-from vcall.store.sqlite import GATHER_FOR
+from vcall.store.batching import GroupCommit, Queue
+from vcall.store.contract import DEFAULT_DURABILITY, DURABILITY, Rejected
 
 logger = logging.getLogger("vcall.store")
 
-_Queue = list[tuple[Any, "asyncio.Future[Any]"]]
-
-#: Writes a batch gathers before it commits (more may be queued: a batch takes at most
-#: ``pg_schema.MAX_STATEMENT``, the rest goes in the next one).
-MAX_BATCH = 64
 #: Seconds to connect before giving up, and a write may take before it fails (503).
 CONNECT_TIMEOUT = 5.0
 WRITE_TIMEOUT = 5.0
@@ -93,7 +87,7 @@ def _password(url: str) -> str | None:
     return unquote(password) if password else None
 
 
-class PostgresStore:
+class PostgresStore(GroupCommit):
     """An :class:`~vcall.store.EventStore` on a PostgreSQL database, shared by any number of
     vcall serve instances. Use it from the event loop it was opened on.
 
@@ -102,9 +96,12 @@ class PostgresStore:
     Tables go in the connection's current schema (``search_path``).
     """
 
+    max_commit = sql.MAX_STATEMENT
+
     def __init__(self, url: str, durability: str = DEFAULT_DURABILITY) -> None:
         if durability not in DURABILITY:
             raise StoreError(f"unknown durability {durability!r}: use {' or '.join(DURABILITY)}")
+        super().__init__()
         self.url = url
         #: Both levels get a commit on disk: PostgreSQL has no cheaper commit that a crash
         #: of the server cannot undo.
@@ -116,15 +113,8 @@ class PostgresStore:
         self._writer: asyncpg.Connection | None = None
         self._listener: asyncpg.Connection | None = None
         self._pool: asyncpg.Pool | None = None
-        self._events: _Queue = []
-        self._rejects: _Queue = []
-        self._wake = asyncio.Event()
-        self._stopping = False
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._flusher: asyncio.Task[None] | None = None
         self._recovery: asyncio.Task[None] | None = None
         self._problem: str | None = None
-        self._watchers: list[Callable[[], None]] = []
         self._held_delay = 0.0
         self._held_timer: asyncio.TimerHandle | None = None
 
@@ -132,9 +122,6 @@ class PostgresStore:
 
     async def open(self) -> None:
         """Connect, create or migrate the schema, then start the flush task and listening."""
-        self._loop = asyncio.get_running_loop()
-        self._wake = asyncio.Event()
-        self._stopping = False
         try:
             self._writer = await self._connect_writer()
             await self._migrate(self._writer)
@@ -152,16 +139,11 @@ class PostgresStore:
         except (*_FAILURES, ValueError) as exc:  # ValueError: a URL asyncpg cannot read
             await self._release()
             raise StoreError(f"cannot open event store {self.location}: {self._why(exc)}") from None
-        self._flusher = asyncio.create_task(self._flush_loop(), name="vcall-store-flush")
+        self._start_flushing()
 
     async def close(self) -> None:
         """Let queued writes commit, then close every connection."""
-        if self._flusher is not None:
-            self._stopping = True
-            self._wake.set()
-            await self._flusher
-            self._flusher = None
-        self._stopping = True
+        await self._stop_flushing()
         if self._recovery is not None:
             self._recovery.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -249,20 +231,6 @@ class PostgresStore:
 
     # -- being told of commits ------------------------------------------------------------
 
-    def watch(self, wake: Callable[[], None]) -> None:
-        """Call ``wake()`` (on the loop) whenever events may have been committed, by this
-        instance or any other: then read them with :meth:`events`."""
-        self._watchers.append(wake)
-
-    def unwatch(self, wake: Callable[[], None]) -> None:
-        """Stop calling ``wake``."""
-        with contextlib.suppress(ValueError):
-            self._watchers.remove(wake)
-
-    def _wake_watchers(self) -> None:
-        for wake in list(self._watchers):
-            wake()
-
     def _notified(self, *_args: object) -> None:
         self._wake_watchers()
 
@@ -327,37 +295,7 @@ class PostgresStore:
 
     # -- writes ---------------------------------------------------------------------------
 
-    async def _flush_loop(self) -> None:
-        """Commit what was queued since the last commit, a batch a statement, until closed."""
-        while True:
-            await self._wake.wait()
-            await self._gather()
-            self._wake.clear()
-            events, self._events = self._take(self._events)
-            rejects, self._rejects = self._take(self._rejects)
-            if self._events or self._rejects:
-                self._wake.set()  # more than one statement holds: the rest goes next
-            if events or rejects:
-                await self._commit(events, rejects)
-            if self._stopping and not (self._events or self._rejects):
-                return
-
-    @staticmethod
-    def _take(queue: _Queue) -> tuple[_Queue, _Queue]:
-        return queue[: sql.MAX_STATEMENT], queue[sql.MAX_STATEMENT :]
-
-    async def _gather(self) -> None:
-        """Yield one loop pass at a time while the batch grows (as the SQLite store does)."""
-        deadline = time.monotonic() + GATHER_FOR
-        while not self._stopping:
-            queued = len(self._events) + len(self._rejects)
-            if queued >= MAX_BATCH:
-                return
-            await asyncio.sleep(0)
-            if len(self._events) + len(self._rejects) == queued or time.monotonic() > deadline:
-                return
-
-    async def _commit(self, events: _Queue, rejects: _Queue) -> None:
+    async def _commit(self, events: Queue, rejects: Queue) -> None:
         """Insert both queues (a statement each), then settle each caller's future."""
         conn = self._writer
         if conn is None or conn.is_closed():
@@ -376,9 +314,7 @@ class PostgresStore:
                     *map(list, zip(*(row for row, _fut in rejects), strict=True)),
                     timeout=WRITE_TIMEOUT,
                 )
-                for (_row, fut), new_id in zip(rejects, sorted(r[0] for r in rows), strict=True):
-                    if not fut.done():
-                        fut.set_result(new_id)
+                self._settle_rejects(rejects, sorted(r[0] for r in rows))
         except _FAILURES as exc:
             if not _disconnected(conn, exc):
                 self._fail([*events, *rejects], f"event store write failed: {self._why(exc)}")
@@ -393,7 +329,7 @@ class PostgresStore:
             return
         self._wake_watchers()
 
-    async def _settle_events(self, conn: asyncpg.Connection, now: str, events: _Queue) -> None:
+    async def _settle_events(self, conn: asyncpg.Connection, now: str, events: Queue) -> None:
         """Insert ``events`` as one statement and settle their futures; if the database
         refuses the batch for what one event holds, each goes in alone, so only that one
         fails."""
@@ -410,13 +346,7 @@ class PostgresStore:
                         raise
                     self._fail([one], f"event store refused the event: {self._why(alone)}")
             return
-        for (event, fut), new_id in zip(events, ids, strict=True):
-            if fut.done():
-                continue  # the caller gave up (cancelled) meanwhile
-            if new_id is None:
-                fut.set_result(None)  # a repeat delivery
-            else:
-                fut.set_result(tuple.__new__(StoredEvent, (new_id, now, *event)))
+        self._settle(events, ids, now)
 
     @staticmethod
     async def _insert(
@@ -432,35 +362,13 @@ class PostgresStore:
             ids[(new_id & mask) - 1] = new_id
         return ids
 
-    @staticmethod
-    def _fail(items: Iterable[tuple[Any, asyncio.Future[Any]]], message: str) -> None:
-        error = StoreError(message)
-        for _item, fut in items:
-            if not fut.done():
-                fut.set_exception(error)
-
-    def _queue(self, queue: _Queue, item: Any) -> asyncio.Future[Any]:
-        loop = self._loop
-        if loop is None or self._flusher is None or self._stopping:
-            raise StoreError("event store is not open")
-        fut: asyncio.Future[Any] = loop.create_future()
-        if self._writer is None:
+    def _queue(self, queue: Queue, item: Any) -> asyncio.Future[Any]:
+        if self._writer is None and self._flusher is not None and not self._stopping:
+            # Down: fail at once (503), not after a wait; the reconnection goes on.
+            fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
             fut.set_exception(StoreError(f"event store unavailable: {self._problem}"))
             return fut
-        queue.append((item, fut))
-        self._wake.set()
-        return fut
-
-    def append(self, event: CallEvent) -> asyncio.Future[StoredEvent | None]:
-        """Commit ``event`` with the next batch; the future gives it as stored, or None if
-        that delivery is already stored (by this instance or another)."""
-        return self._queue(self._events, event)
-
-    def reject(
-        self, reason: str, method: str, path: str, content_type: str | None, body: bytes
-    ) -> asyncio.Future[int]:
-        """Commit a refused body with its reason; the future gives its id."""
-        return self._queue(self._rejects, (reason, method, path, content_type, body))
+        return super()._queue(queue, item)
 
     # -- reads ----------------------------------------------------------------------------
 

@@ -1,18 +1,15 @@
-"""SQLite event store with group commit.
+"""SQLite event store with group commit (:mod:`vcall.store.batching`).
 
-Writes run on the event loop itself, in batches: every handler that asks for a write while
-the loop is busy joins the pending batch, and one flush task runs the whole batch in a single
-transaction and commits once; each caller's future resolves only after that commit. No thread
-hand-off and no lock contention on the hot path: an insert costs microseconds, less than waking
-a writer thread would. Reads use their own connection on another thread (WAL lets them run
-alongside the writes).
+Writes run on the event loop itself: the flush task runs each batch in a single transaction
+and commits once. No thread hand-off and no lock contention on the hot path: an insert costs
+microseconds, less than waking a writer thread would. Reads use their own connection on
+another thread (WAL lets them run alongside the writes).
 
-A batch gathers for as long as it grows: the flush task yields one loop pass at a time while
-the last pass added writes (webhooks whose requests arrived meanwhile), and commits after the
-first pass that adds none, or at ``MAX_BATCH`` writes or ``GATHER_FOR`` seconds. A commit costs
-about as much as five inserts, so under load this shares each one between many more events
-(at 32 connections most commits hold all 32 events, against 11 on average when every pass
-committed its own), while a lone webhook waits one extra pass, a few microseconds.
+Ids commit in order: a writer takes the file's one write lock before it picks the next ids,
+so no event can commit after a reader has passed its id, also when several processes (vcall
+serve ``--workers``, or two servers on one file) write it. A commit in this process wakes the
+watchers at once; one in another process is seen within ``WATCH_EVERY`` (the file's
+``data_version``, polled while anyone watches).
 
 Durability (``--durability``): ``normal`` is WAL with ``synchronous=NORMAL``: a commit reaches
 the OS before the caller hears of it, so an acknowledged event survives vcall serve crashing or
@@ -38,7 +35,7 @@ import functools
 import os
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -48,10 +45,8 @@ import apsw
 from vcall._errors import StoreError
 from vcall._files import ensure_private_dir
 from vcall.events import COLUMNS, CallEvent, StoredEvent, utc_now
+from vcall.store.batching import MAX_BATCH, GroupCommit, Queue
 from vcall.store.contract import DEFAULT_DURABILITY, DURABILITY, Rejected
-
-#: Writes waiting for the next commit, each with the future its caller awaits.
-_Queue = list[tuple[Any, "asyncio.Future[Any]"]]
 
 #: Ids are rowids without AUTOINCREMENT: events are never deleted, so each new one gets the
 #: next id all the same, and a commit skips updating sqlite_sequence (a page written per batch).
@@ -129,18 +124,18 @@ RESTART_PAGES = 10_000
 #: How long a RESTART checkpoint may wait for the write lock or readers before it gives up
 #: (and stays passive); writes wait at most about this long for it.
 RESTART_WAIT_MS = 100
-#: Most writes a batch gathers before it commits (it may hold more: all queued in one pass),
-#: and the most events one ``INSERT`` carries (a bigger batch takes several).
-MAX_BATCH = 64
+#: The most events one ``INSERT`` carries (a bigger batch takes several): as many as a batch
+#: gathers (vcall.store.batching).
+INSERT_ROWS = MAX_BATCH
 #: Prepared statements a connection keeps: one ``INSERT`` for each batch size up to
-#: ``MAX_BATCH``, and room for the others.
-STATEMENT_CACHE = MAX_BATCH + 64
-#: Longest a batch gathers, in seconds: a steady stream of writes still commits this often.
-GATHER_FOR = 0.001
+#: ``INSERT_ROWS``, and room for the others.
+STATEMENT_CACHE = INSERT_ROWS + 64
 #: How long a batch waits for another process holding the write lock before it fails.
 BUSY_TIMEOUT = 5.0
 #: Seconds between attempts to take the write lock while another connection holds it.
 BUSY_RETRY = 0.001
+#: Seconds between looks for commits by other processes while anyone watches.
+WATCH_EVERY = 0.01
 
 
 def _connect(
@@ -178,7 +173,7 @@ def _migrate(conn: apsw.Connection) -> None:
 def _insert_events(
     conn: apsw.Connection, received_at: str, events: Sequence[CallEvent]
 ) -> Sequence[int | None]:
-    """Insert ``events`` (one statement for up to ``MAX_BATCH``); each one's new id, or None
+    """Insert ``events`` (one statement for up to ``INSERT_ROWS``); each one's new id, or None
     for a repeat delivery.
 
     Inside the transaction this connection is the only writer, so the new rows get the ids
@@ -188,8 +183,8 @@ def _insert_events(
         return []
     first = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM events").fetchone()[0]
     before = conn.total_changes()
-    for start in range(0, len(events), MAX_BATCH):
-        chunk = events[start : start + MAX_BATCH]
+    for start in range(0, len(events), INSERT_ROWS):
+        chunk = events[start : start + INSERT_ROWS]
         params: list[Any] = []
         for event in chunk:
             params.append(received_at)
@@ -213,7 +208,7 @@ def _insert_events(
     return ids
 
 
-class SqliteStore:
+class SqliteStore(GroupCommit):
     """The default :class:`~vcall.store.EventStore`: one SQLite file in WAL mode.
 
     Use it from the event loop it was opened on.
@@ -222,19 +217,17 @@ class SqliteStore:
     def __init__(self, path: Path, durability: str = DEFAULT_DURABILITY) -> None:
         if durability not in DURABILITY:
             raise StoreError(f"unknown durability {durability!r}: use {' or '.join(DURABILITY)}")
+        super().__init__()
         self.path = path
         self.durability = durability
+        #: How messages name the store.
+        self.location = str(path)
         self._conn: apsw.Connection | None = None
-        self._events: _Queue = []
-        self._rejects: _Queue = []
-        self._wake = asyncio.Event()
-        self._stopping = False
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._flusher: asyncio.Task[None] | None = None
         self._checkpointer: threading.Thread | None = None
         self._closing = threading.Event()
         self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vcall-store-read")
         self._read_conn: apsw.Connection | None = None
+        self._poller: asyncio.Task[None] | None = None
 
     async def open(self) -> None:
         """Create the file and schema, then start the flush task and the checkpoint thread."""
@@ -250,11 +243,7 @@ class SqliteStore:
         except (apsw.Error, OSError) as exc:
             raise StoreError(f"cannot open event store {self.path}: {exc}") from exc
         self._conn = conn
-        # Kept: on Python 3.11, asyncio.get_running_loop() is a getpid() system call.
-        self._loop = asyncio.get_running_loop()
-        self._wake = asyncio.Event()  # bound to this loop
-        self._stopping = False
-        self._flusher = asyncio.create_task(self._flush_loop(conn), name="vcall-store-flush")
+        self._start_flushing()
         self._closing.clear()
         self._checkpointer = threading.Thread(
             target=self._checkpoint_loop, name="vcall-store-checkpoint", daemon=True
@@ -263,15 +252,16 @@ class SqliteStore:
 
     async def close(self) -> None:
         """Let queued writes commit, then stop the flush task and the threads."""
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+            self._poller = None
         if self._checkpointer is not None:
             self._closing.set()
             await asyncio.to_thread(self._checkpointer.join)
             self._checkpointer = None
-        if self._flusher is not None:
-            self._stopping = True
-            self._wake.set()
-            await self._flusher
-            self._flusher = None
+        await self._stop_flushing()
         if self._conn is not None:
             self._conn.close()
             self._conn = None
@@ -281,32 +271,10 @@ class SqliteStore:
 
     # -- writes ---------------------------------------------------------------------------
 
-    async def _flush_loop(self, conn: apsw.Connection) -> None:
-        """Commit what was queued since the last commit, as one transaction, until closed."""
-        while True:
-            await self._wake.wait()
-            await self._gather()
-            self._wake.clear()
-            events, self._events = self._events, []
-            rejects, self._rejects = self._rejects, []
-            if events or rejects:
-                await self._commit(conn, events, rejects)
-            if self._stopping and not (self._events or self._rejects):
-                return
-
-    async def _gather(self) -> None:
-        """Yield one loop pass at a time while the batch grows (see the module docstring)."""
-        deadline = time.monotonic() + GATHER_FOR
-        while not self._stopping:
-            queued = len(self._events) + len(self._rejects)
-            if queued >= MAX_BATCH:
-                return
-            await asyncio.sleep(0)
-            if len(self._events) + len(self._rejects) == queued or time.monotonic() > deadline:
-                return
-
-    async def _commit(self, conn: apsw.Connection, events: _Queue, rejects: _Queue) -> None:
+    async def _commit(self, events: Queue, rejects: Queue) -> None:
         """Write both queues in one transaction, commit once, then settle each caller's future."""
+        conn = self._conn
+        assert conn is not None
         try:
             await self._begin(conn)
             now = utc_now()
@@ -323,24 +291,12 @@ class SqliteStore:
             # Writes are plain inserts: an error here (disk full, I/O) fails the whole batch.
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            error = StoreError(f"event store write failed: {exc}")
-            for _item, fut in (*events, *rejects):
-                if not fut.done():
-                    fut.set_exception(error)
+            self._fail([*events, *rejects], f"event store write failed: {exc}")
             return
-        # A caller may have given up (cancelled) meanwhile: its future is done.
-        for (event, fut), new_id in zip(events, event_ids, strict=True):
-            if fut.done():
-                continue
-            if new_id is None:
-                fut.set_result(None)  # a repeat delivery
-            else:
-                # tuple.__new__: a named tuple's own constructor is a Python function (twice
-                # the cost, once per event).
-                fut.set_result(tuple.__new__(StoredEvent, (new_id, now, *event)))
-        for (_row, fut), new_id in zip(rejects, reject_ids, strict=True):
-            if not fut.done():
-                fut.set_result(new_id)
+        self._settle(events, event_ids, now)
+        self._settle_rejects(rejects, reject_ids)
+        if events:
+            self._wake_watchers()
 
     @staticmethod
     async def _begin(conn: apsw.Connection) -> None:
@@ -367,29 +323,35 @@ class SqliteStore:
                     conn.execute("PRAGMA wal_checkpoint(RESTART)")
         conn.close()
 
-    def _queue(self, queue: _Queue, item: Any) -> asyncio.Future[Any]:
-        loop = self._loop
-        if loop is None or self._flusher is None or self._stopping:
-            raise StoreError("event store is not open")
-        fut: asyncio.Future[Any] = loop.create_future()
-        queue.append((item, fut))
-        self._wake.set()
-        return fut
+    # -- being told of commits by other processes -------------------------------------------
 
-    def append(self, event: CallEvent) -> asyncio.Future[StoredEvent | None]:
-        """Commit ``event`` with the next batch; the future gives it as stored, or None if
-        that delivery is already stored.
+    def watch(self, wake: Callable[[], None]) -> None:
+        """As :meth:`GroupCommit.watch`; the first watcher starts the look for commits made
+        by other processes."""
+        super().watch(wake)
+        if self._poller is None and self._loop is not None:
+            self._poller = self._loop.create_task(self._poll(), name="vcall-store-watch")
 
-        A plain function returning the future (not a coroutine): one frame less to create and
-        to resume, on every webhook.
-        """
-        return self._queue(self._events, event)
+    def unwatch(self, wake: Callable[[], None]) -> None:
+        """As :meth:`GroupCommit.unwatch`; the look stops with the last watcher."""
+        super().unwatch(wake)
+        if not self._watchers and self._poller is not None:
+            self._poller.cancel()
+            self._poller = None
 
-    def reject(
-        self, reason: str, method: str, path: str, content_type: str | None, body: bytes
-    ) -> asyncio.Future[int]:
-        """Commit a refused body with its reason; the future gives its id."""
-        return self._queue(self._rejects, (reason, method, path, content_type, body))
+    async def _poll(self) -> None:
+        """Wake the watchers when the file's ``data_version`` moves: another connection (this
+        process's writer, or another process) committed."""
+        seen = None
+        while True:
+            try:
+                version = (await self._read("PRAGMA data_version", ()))[0][0]
+            except StoreError:
+                version = seen  # a read that failed: the next look tries again
+            if seen is not None and version != seen:
+                self._wake_watchers()
+            seen = version
+            await asyncio.sleep(WATCH_EVERY)
 
     # -- reads ----------------------------------------------------------------------------
 
