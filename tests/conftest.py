@@ -109,7 +109,7 @@ async def reader(options):  # type: ignore[no-untyped-def]
     test folder defines its own): what was really committed."""
     from vcall.store import open_store
 
-    store = open_store(options.store_path)
+    store = open_store(options.store)
     await store.open()
     yield store
     await store.close()

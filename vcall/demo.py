@@ -45,7 +45,7 @@ async def run_demo(
     paths = Paths.default()
     secret = await asyncio.to_thread(sandbox_secret, paths)
     options = ServeOptions(
-        store_path=paths.events_db,
+        store=paths.events_db,
         page_key=discovery.page_key(paths),
         # The sandbox signs every webhook: check them, as a live deployment should.
         signature_secret=secret,

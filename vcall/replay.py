@@ -20,7 +20,7 @@ from vcall.delivery import Delivery, Sender, Webhook
 from vcall.events import ANSWER_FIELDS
 from vcall.modes import default_mode, webhook_secret
 from vcall.signing import Signer, sign_with
-from vcall.store import open_store
+from vcall.store import is_postgres, open_store
 
 if TYPE_CHECKING:
     from vcall.config import Settings
@@ -123,17 +123,18 @@ async def _whole_call(store: EventStore, conversation: str) -> list[StoredEvent]
 
 
 async def replay_stored(
-    store_path: Path,
+    location: Path | str,
     to: str,
     *,
     ids: Iterable[int] = (),
     conversations: Iterable[str] = (),
     signer: Signer | None = None,
 ) -> AsyncIterator[Delivery]:
-    """Re-send events from the store at ``store_path`` to ``to``, yielding each response."""
-    if not store_path.is_file():
-        raise ConfigError(f"no event store at {store_path}: nothing to replay")
-    store = open_store(store_path)
+    """Re-send events from the store at ``location`` (a SQLite file or a PostgreSQL URL) to
+    ``to``, yielding each response."""
+    if not is_postgres(location) and not Path(location).is_file():
+        raise ConfigError(f"no event store at {location}: nothing to replay")
+    store = open_store(location)
     await store.open()
     try:
         hooks = await stored_webhooks(store, ids=ids, conversations=conversations)

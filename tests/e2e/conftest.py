@@ -75,7 +75,7 @@ async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
     home = tmp_path_factory.mktemp("e2e") / ".vcall"
     paths = Paths(home)
     options = ServeOptions(
-        store_path=paths.events_db,
+        store=paths.events_db,
         quiet=True,
         sandbox=True,
         paths=paths,

@@ -172,7 +172,7 @@ async def test_live_transport_opens_the_sdk_socket(page, site):
     listener.router.add_get("/v2/rtc/", rtc)
     async with running(listener, "127.0.0.1", 0) as rtc_url:
         live = ServeOptions(
-            store_path=site.paths.home / "live-events.db",
+            store=site.paths.home / "live-events.db",
             quiet=True,
             sandbox=False,
             paths=site.paths,

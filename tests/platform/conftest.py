@@ -84,7 +84,7 @@ def sandbox(isolated: Path, app_key: str) -> Sandbox:
 def sandbox_options(sandbox: Sandbox, tmp_path: Path) -> ServeOptions:
     """As `vcall serve` runs in sandbox mode: webhooks verified with the account's secret."""
     return ServeOptions(
-        store_path=tmp_path / "events.db",
+        store=tmp_path / "events.db",
         quiet=True,
         sandbox=True,
         paths=sandbox.paths,

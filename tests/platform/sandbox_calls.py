@@ -23,7 +23,7 @@ async def call_events(options: ServeOptions, conversation: str) -> list[dict[str
     """The events the server committed for one conversation, in arrival order."""
     from vcall.store import open_store
 
-    store = open_store(options.store_path)
+    store = open_store(options.store)
     await store.open()
     try:
         return [json.loads(e.raw) for e in await store.events(conversation=conversation)]

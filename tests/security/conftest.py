@@ -42,7 +42,7 @@ def sign_query() -> Callable[..., dict[str, str]]:
 
 @pytest.fixture
 def options(tmp_path: Path) -> ServeOptions:
-    return ServeOptions(store_path=tmp_path / "events.db", quiet=True, signature_secret=SECRET)
+    return ServeOptions(store=tmp_path / "events.db", quiet=True, signature_secret=SECRET)
 
 
 @pytest.fixture

@@ -83,7 +83,7 @@ async def test_serve_logs_no_secret_at_debug(
     key = discovery.page_key(paths)
     app = create_app(
         ServeOptions(
-            store_path=paths.events_db, page_key=key, signature_secret=settings.signature_secret
+            store=paths.events_db, page_key=key, signature_secret=settings.signature_secret
         )
     )
 
@@ -129,7 +129,7 @@ async def test_vcall_files_and_folders_are_private(aiohttp_client, options, sign
     paths = Paths.default()
     app = create_app(
         ServeOptions(
-            store_path=paths.events_db,
+            store=paths.events_db,
             page_key=discovery.page_key(paths),
             signature_secret=options.signature_secret,
         )

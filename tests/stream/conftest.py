@@ -21,7 +21,7 @@ DEADLINE = 10.0
 
 @pytest.fixture
 def options(tmp_path: Path) -> ServeOptions:
-    return ServeOptions(store_path=tmp_path / "events.db", quiet=True)
+    return ServeOptions(store=tmp_path / "events.db", quiet=True)
 
 
 @pytest.fixture

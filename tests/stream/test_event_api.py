@@ -9,7 +9,7 @@ import pytest
 
 from vcall.events import parse_event
 from vcall.web import hub as hub_module
-from vcall.web.keys import HUB, STORE
+from vcall.web.keys import STORE
 
 DEADLINE = 10.0
 CONVERSATION = "CON-8f5a100c-fbce-4218-8d4b-16341335bcd6"
@@ -90,14 +90,13 @@ async def test_bad_cursor_is_400(http):
 
 async def test_event_stored_while_subscribing_is_sent_once(post, server, http, open_stream, bodies):
     """The race the stream guards against: an event committed between the hub subscription
-    and the store read is both read and queued; it must come out once."""
-    store, hub = server.app[STORE], server.app[HUB]
+    and a store read is both read and queued; it must come out once."""
+    store = server.app[STORE]
     original = store.events
 
     async def events_with_a_commit_in_between(**kwargs):  # type: ignore[no-untyped-def]
         store.events = original  # only the first read races
-        stored = await store.append(parse_event(bodies[1]))
-        hub.publish(stored)
+        await store.append(parse_event(bodies[1]))  # its commit wakes the hub
         return await original(**kwargs)
 
     await post(bodies[:1])
@@ -114,11 +113,12 @@ async def test_lagging_listener_catches_up_from_the_store(
 ):
     """The hub drops a listener that falls behind; the stream refills from the store."""
     monkeypatch.setattr(hub_module, "MAX_BACKLOG", 2)
-    store, hub = server.app[STORE], server.app[HUB]
+    store = server.app[STORE]
     async with open_stream({"last": "0"}) as stream:
         await stream.until_ready()
-        for body in bodies:  # published in one go, faster than any stream can drain
-            hub.publish(await store.append(parse_event(body)))
+        # All in one batch: the hub reads them in one page and hands them out at once, faster
+        # than any stream can drain.
+        await asyncio.gather(*(store.append(parse_event(body)) for body in bodies))
         got = await stream.take(7)
     assert [e["id"] for e in got] == list(range(1, 8))
 

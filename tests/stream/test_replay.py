@@ -34,12 +34,12 @@ async def stored_raw(path: Path) -> list[bytes]:
 @pytest.fixture
 async def source(aiohttp_server, tmp_path: Path, seed: RecordedCall) -> Path:
     """A store that received the seed call through the real webhooks."""
-    options = ServeOptions(store_path=tmp_path / "source.db", quiet=True)
+    options = ServeOptions(store=tmp_path / "source.db", quiet=True)
     server = await aiohttp_server(create_app(options))
     results = await send_call(str(server.make_url("")), seed)
     assert {r.status for r in results} == {200}
     await server.close()
-    return options.store_path
+    return options.store
 
 
 async def run_replay(*args: str, **env: str) -> tuple[int, str, str]:
@@ -58,7 +58,7 @@ async def test_replay_into_a_second_serve_stores_identical_raw_json(
     aiohttp_server, tmp_path: Path, source: Path
 ):
     console = Console(record=True, file=io.StringIO(), width=200)
-    target = ServeOptions(store_path=tmp_path / "target.db", signature_secret=SECRET)
+    target = ServeOptions(store=tmp_path / "target.db", signature_secret=SECRET)
     server = await aiohttp_server(create_app(target, log=WebhookLog(console)))
     url = str(server.make_url("")).rstrip("/")
 
@@ -73,14 +73,14 @@ async def test_replay_into_a_second_serve_stores_identical_raw_json(
     assert len(lines) == 9 and lines[-1] == f"8/8 accepted by {url} (signed)"
     # the answer request was rebuilt from the inbound leg and verified like the rest
     assert "NCCO request: caller 441234567890" in console.export_text()
-    assert await stored_raw(target.store_path) == await stored_raw(source)
+    assert await stored_raw(target.store) == await stored_raw(source)
 
 
 @pytest.mark.e2e
 async def test_unsigned_replay_to_a_verifying_server_reports_each_refusal(
     aiohttp_server, tmp_path: Path, source: Path
 ):
-    target = ServeOptions(store_path=tmp_path / "t.db", quiet=True, signature_secret=SECRET)
+    target = ServeOptions(store=tmp_path / "t.db", quiet=True, signature_secret=SECRET)
     server = await aiohttp_server(create_app(target))
     url = str(server.make_url("")).rstrip("/")
     # Live, with no signature secret: nothing to sign with (the sandbox always has one).
@@ -91,7 +91,7 @@ async def test_unsigned_replay_to_a_verifying_server_reports_each_refusal(
     first, summary = out.splitlines()
     assert first.startswith("401  POST /voice/event  #7 completed inbound: missing signature")
     assert summary == f"0/1 accepted by {url} (unsigned)"
-    assert await stored_raw(target.store_path) == []
+    assert await stored_raw(target.store) == []
 
 
 async def test_selection_in_store_order(source: Path, seed: RecordedCall):

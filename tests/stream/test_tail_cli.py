@@ -133,7 +133,7 @@ async def test_server_restart_loses_nothing_and_repeats_nothing(
     procs, aiohttp_server, tmp_path: Path, seed: RecordedCall, seed_json
 ):
     paths = Paths.default()
-    options = ServeOptions(store_path=tmp_path / "events.db", quiet=True)
+    options = ServeOptions(store=tmp_path / "events.db", quiet=True)
     bodies = seed.event_bodies()
 
     async def post(server, chunk: list[bytes]) -> None:  # type: ignore[no-untyped-def]
@@ -198,7 +198,7 @@ async def test_tail_without_a_server_key_is_refused(procs, tmp_path: Path):
 
 async def test_a_wrong_key_is_one_line_and_exit_2(procs, aiohttp_server, tmp_path: Path):
     server = await aiohttp_server(
-        create_app(ServeOptions(store_path=tmp_path / "events.db", quiet=True))
+        create_app(ServeOptions(store=tmp_path / "events.db", quiet=True))
     )
     url = str(server.make_url("")).rstrip("/")
     tail = await procs("tail-events", "--json", "--url", url, "--key", "wrong")

@@ -11,7 +11,7 @@ from vcall.web.app import ServeOptions, create_app
 
 @pytest.fixture
 def options(tmp_path: Path) -> ServeOptions:
-    return ServeOptions(store_path=tmp_path / "events.db", quiet=True)
+    return ServeOptions(store=tmp_path / "events.db", quiet=True)
 
 
 @pytest.fixture

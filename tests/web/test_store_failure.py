@@ -44,7 +44,7 @@ async def test_a_full_store_is_503_with_retry_after_then_recovers(
 ):
     client = await aiohttp_client(create_app(options))
     writer = connections[0]  # the store opens its write connection first
-    assert writer.filename == str(options.store_path.resolve())
+    assert writer.filename == str(options.store.resolve())
     pages = writer.execute("PRAGMA page_count").fetchone()[0]
     writer.execute(f"PRAGMA max_page_count={pages}")  # the disk is full
 

@@ -1,6 +1,5 @@
 """``vcall replay``: re-send stored events (and the answer request) to a URL."""
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -25,8 +24,14 @@ IdOpt = Annotated[
     ),
 ]
 StoreOpt = Annotated[
-    Path | None,
-    typer.Option("--store", help="SQLite file to read [default: .vcall/events.db]."),
+    str | None,
+    typer.Option(
+        "--store",
+        envvar="VCALL_STORE",
+        help="The store to read: a SQLite file [default: .vcall/events.db], or a "
+        "postgresql:// URL (the rest from the PG* variables).",
+        show_default=False,
+    ),
 ]
 
 

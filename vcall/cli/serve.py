@@ -3,7 +3,6 @@
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from enum import StrEnum
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -22,8 +21,24 @@ PortOpt = Annotated[
     int, typer.Option(min=0, max=65535, help="Port to listen on (0: any free port).")
 ]
 StoreOpt = Annotated[
-    Path | None,
-    typer.Option("--store", help="SQLite file for events [default: .vcall/events.db]."),
+    str | None,
+    typer.Option(
+        "--store",
+        envvar="VCALL_STORE",
+        help="Where events are kept: a SQLite file [default: .vcall/events.db], or a "
+        "postgresql:// URL that several vcall serve share (what it leaves out comes from the "
+        "PG* variables; give a password in PGPASSWORD or VCALL_STORE: a flag shows in `ps`).",
+        show_default=False,
+    ),
+]
+WorkersOpt = Annotated[
+    int,
+    typer.Option(
+        min=1,
+        max=64,
+        help="Processes serving the port (SO_REUSEPORT), each a whole vcall serve on the one "
+        "store (live mode only: the sandbox keeps its calls in one process).",
+    ),
 ]
 UserOpt = Annotated[str, typer.Option(help="App user the answer NCCO connects calls to.")]
 TalkOpt = Annotated[str, typer.Option(help="What the caller hears before being connected.")]
@@ -93,33 +108,42 @@ def serve(
     durability: DurabilityOpt = _DEFAULT_DURABILITY,
     tunnel: TunnelOpt = None,
     public_url: PublicUrlOpt = None,
+    workers: WorkersOpt = 1,
 ) -> None:
     """Run the answer/event webhooks and keep every event in a durable store.
 
     The application's webhooks are made to reach this server while it runs: in the sandbox
     directly, live through --tunnel or --public-url (checked by a request that must come back
     to this server), and put back when it stops. Stop with Ctrl-C (or SIGTERM): sandbox calls
-    in progress are hung up first, and their last events stored.
+    in progress are hung up first, and their last events stored; with --workers, every worker
+    stops.
     """
+    from vcall._errors import ConfigError
     from vcall.config import load_settings
     from vcall.expose import Exposure, exposed
     from vcall.modes import resolve_mode, webhook_secret
     from vcall.paths import Paths
     from vcall.remote import discovery
     from vcall.serving import run, serve_forever
+    from vcall.store import shown
     from vcall.web.app import ServeOptions, create_app
     from vcall.web.signed import startup_warnings
+    from vcall.workers import serve_workers
 
     paths = Paths.default()
     settings = load_settings(paths, signature_secret=signature_secret)
     flag = None if sandbox is None else ("sandbox" if sandbox else "live")
     mode = resolve_mode(flag, settings)
     sandbox_mode = mode == "sandbox"
+    if workers > 1 and sandbox_mode:
+        raise ConfigError(
+            "--workers needs --live: the sandbox keeps its calls in one process's memory"
+        )
     secret = webhook_secret(settings, sandbox=sandbox_mode, flag=signature_secret)
     for warning in startup_warnings(host, secret=secret, verify=not no_verify):
         typer.secho(f"Warning: {warning}", err=True, fg=typer.colors.YELLOW)
     options = ServeOptions(
-        store_path=store or paths.events_db,
+        store=store or paths.events_db,
         talk=talk,
         user=user,
         quiet=quiet,
@@ -130,7 +154,6 @@ def serve(
         sandbox=sandbox_mode,
         paths=paths,
     )
-    app = create_app(options)
 
     def note(line: str) -> None:
         if line.startswith("Warning: "):
@@ -144,7 +167,8 @@ def serve(
             paths, url, options.page_key, instance=options.instance, public_url=public
         )
         hooks = public or url
-        typer.echo(f"vcall serve listening on {url}  (events: {options.store_path})")
+        processes = f", {workers} workers" if workers > 1 else ""
+        typer.echo(f"vcall serve listening on {url}  (events: {shown(options.store)}{processes})")
         if public:
             typer.echo(f"  public URL      {public}")
         typer.echo(f"  answer webhook  {hooks}/voice/answer")
@@ -169,6 +193,9 @@ def serve(
             yield exposure.lost
 
     try:
-        run(serve_forever(app, host, port, around=reachable))
+        if workers > 1:
+            run(serve_workers(options, host, port, workers, around=reachable))
+        else:
+            run(serve_forever(create_app(options), host, port, around=reachable))
     finally:
         discovery.withdraw(paths)

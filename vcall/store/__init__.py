@@ -11,22 +11,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from vcall.store.contract import DEFAULT_DURABILITY, DURABILITY, EventStore, Rejected
+from vcall.store.location import is_postgres, shown
 
 __all__ = [
     "DEFAULT_DURABILITY",
     "DURABILITY",
     "EventStore",
     "Rejected",
+    "is_postgres",
     "open_store",
+    "shown",
 ]
-
-#: URL schemes that name a PostgreSQL database (any other location is a SQLite file).
-PG_SCHEMES = ("postgresql", "postgres")
-
-
-def is_postgres(location: str | Path) -> bool:
-    """Whether ``location`` (``--store``) names a PostgreSQL database."""
-    return isinstance(location, str) and location.partition("://")[0].lower() in PG_SCHEMES
 
 
 def open_store(location: str | Path, durability: str = DEFAULT_DURABILITY) -> EventStore:

@@ -27,7 +27,6 @@ import contextlib
 import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
 
 import asyncpg
 
@@ -37,6 +36,7 @@ from vcall.events import CallEvent, StoredEvent, utc_now
 from vcall.store import pg_schema as sql
 from vcall.store.batching import GroupCommit, Queue
 from vcall.store.contract import DEFAULT_DURABILITY, DURABILITY, Rejected
+from vcall.store.location import password, shown
 
 logger = logging.getLogger("vcall.store")
 
@@ -69,24 +69,6 @@ def _disconnected(conn: asyncpg.Connection, exc: BaseException) -> bool:
     return conn.is_closed() or isinstance(exc, _DISCONNECTED)
 
 
-def display_url(url: str) -> str:
-    """``url`` without its password: what may be printed or logged."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}@{host}" if user else host))
-
-
-def _password(url: str) -> str | None:
-    try:
-        password = urlsplit(url).password
-    except ValueError:
-        return None
-    return unquote(password) if password else None
-
-
 class PostgresStore(GroupCommit):
     """An :class:`~vcall.store.EventStore` on a PostgreSQL database, shared by any number of
     vcall serve instances. Use it from the event loop it was opened on.
@@ -107,8 +89,8 @@ class PostgresStore(GroupCommit):
         #: of the server cannot undo.
         self.durability = durability
         #: The URL without its password, for messages.
-        self.location = display_url(url)
-        self._password = _password(url)
+        self.location = shown(url)
+        self._password = password(url)
         protect(self._password)
         self._writer: asyncpg.Connection | None = None
         self._listener: asyncpg.Connection | None = None

@@ -118,17 +118,14 @@ async def _pump(
 ) -> None:
     """Send the backlog, ``ready``, then live events, each exactly once and in store order.
 
-    The hub subscription opens *before* the store is read, so an event stored meanwhile is
-    both read and queued; anything at or below the cursor already sent is skipped. Every
-    event above the head read after subscribing is committed later, so it is queued.
+    The hub queues every event stored after its head, so the backlog is read from the store
+    up to that head at least; anything at or below the cursor already sent is skipped.
     """
     sent = cursor
     ready = False
     try:
         while True:  # once, unless the hub drops us for lagging: then catch up and resubscribe
-            async with hub.subscribe() as queue:
-                newest = await store.last_events(1)
-                head = newest[0].id if newest else 0
+            async with hub.subscribe() as (head, queue):
                 if sent is None:
                     backlog = await store.last_events(last, conversation=conversation)
                     sent = await _send_all(resp, backlog, 0)

@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from vcall._errors import NotAllowed, NotFound
+from vcall._errors import NotAllowed, NotFound, StoreError
 from vcall.keygen import new_page_key
 from vcall.ncco import DEFAULT_TALK, DEFAULT_USER, NccoBuilder
 from vcall.paths import Paths
@@ -31,7 +31,8 @@ from vcall.web.log import WebhookLog
 class ServeOptions:
     """What ``vcall serve`` is configured with."""
 
-    store_path: Path
+    #: A SQLite file, or a ``postgresql://`` URL (kept out of repr(): it may hold a password).
+    store: Path | str = field(repr=False)
     talk: str = DEFAULT_TALK
     user: str = DEFAULT_USER
     quiet: bool = False
@@ -60,10 +61,20 @@ async def _not_found(request: web.Request) -> web.Response:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """``GET /healthz``: the server is up, and (``X-Vcall-Instance``) which one it is."""
+    """``GET /healthz``: the server is up (200), or up but degraded (503: the store cannot take
+    events now, and the server is reconnecting to it; webhooks get 503 meanwhile); and
+    (``X-Vcall-Instance``) which one it is."""
     if request.method not in ("GET", "HEAD"):
         return failure(NotAllowed(f"method {request.method} not allowed"), Allow="GET")
-    return web.json_response({"ok": True}, headers={INSTANCE_HEADER: request.app[INSTANCE]})
+    instance = {INSTANCE_HEADER: request.app[INSTANCE]}
+    problem = request.app[STORE].health()
+    if problem is not None:
+        return web.json_response(
+            {"ok": False, "status": "degraded", "store": problem},
+            status=503,
+            headers={**instance, "Retry-After": str(StoreError.retry_after)},
+        )
+    return web.json_response({"ok": True, "status": "ok"}, headers=instance)
 
 
 def create_app(
@@ -76,14 +87,15 @@ def create_app(
     app = web.Application(client_max_size=MAX_BODY)
     app[PAGE_KEY] = options.page_key
     app[INSTANCE] = options.instance
-    app[STORE] = store or open_store(options.store_path, options.durability)
+    app[STORE] = store or open_store(options.store, options.durability)
     app[NCCO] = NccoBuilder(options.talk, options.user)
-    app[HUB] = EventHub()
+    app[HUB] = EventHub(app[STORE])
     app[LOG] = log or WebhookLog(quiet=options.quiet)
 
     async def store_ctx(app: web.Application) -> AsyncIterator[None]:
         await app[STORE].open()
         yield
+        await app[HUB].close()
         await app[STORE].close()
 
     app.cleanup_ctx.append(store_ctx)
