@@ -74,7 +74,7 @@ async def healthz(request: web.Request) -> web.Response:
             status=503,
             headers={**instance, "Retry-After": str(StoreError.retry_after)},
         )
-    return web.json_response({"ok": True, "status": "ok"}, headers=instance)
+    return web.json_response({"ok": True}, headers=instance)
 
 
 def create_app(

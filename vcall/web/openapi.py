@@ -37,6 +37,7 @@ def _errors(*codes: int) -> dict[str, Any]:
         405: "method not allowed",
         408: "the body was not sent in time",
         413: f"body over {MAX_BODY // 1024} KiB",
+        503: "the store cannot take it now: try again after `Retry-After` seconds",
     }
     return {str(c): _json(_ERROR, reasons[c]) for c in codes}
 
@@ -77,7 +78,14 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
         "get": {
             "summary": "The server is up",
             "security": [],
-            "responses": {"200": _json({"type": "object"}, "ok")},
+            "responses": {
+                "200": _json({"type": "object"}, "ok"),
+                "503": _json(
+                    {"type": "object"},
+                    "degraded: the store cannot take events now and the server is reconnecting "
+                    "to it (`store` says why)",
+                ),
+            },
         }
     },
     "/voice/answer": {"get": _ANSWER_GET, "post": _ANSWER_POST},
@@ -87,7 +95,7 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
             "summary": "A call event as query parameters",
             "security": _SIGNED,
             "parameters": _query(*STRING_FIELDS),
-            "responses": {"200": _ACK, **_errors(400, 401)},
+            "responses": {"200": _ACK, **_errors(400, 401, 503)},
         },
         "post": {
             "summary": "A call event, committed before it is acknowledged",
@@ -98,7 +106,7 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
                     "application/json": {"schema": {"$ref": "#/components/schemas/CallEvent"}}
                 },
             },
-            "responses": {"200": _ACK, **_errors(400, 401, 405, 408, 413)},
+            "responses": {"200": _ACK, **_errors(400, 401, 405, 408, 413, 503)},
         },
     },
     "/voice/{path}": {
