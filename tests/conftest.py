@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from pg_cluster import PgCluster, running_cluster
 from recorded_call import RecordedCall
+from serve_process import ServeProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_PATH = ROOT / "tests" / "fixtures" / "seed_call.json"
@@ -68,6 +69,29 @@ _databases = itertools.count(1)
 def pg_url(postgres: PgCluster) -> str:
     """The URL (password included) of a new, empty database on that server."""
     return postgres.create_database(f"test_{next(_databases)}")
+
+
+@pytest.fixture
+def serve_process(tmp_path: Path) -> Iterator[Any]:
+    """``serve_process(*args, store=..., env=..., home=...)`` starts ``vcall serve`` (each
+    instance of several needs a ``home`` of its own); all are stopped after the test."""
+    started: list[ServeProcess] = []
+
+    def start(
+        *args: str,
+        store: Path | str | None = None,
+        env: dict[str, str] | None = None,
+        home: Path | None = None,
+    ) -> ServeProcess:
+        proc = ServeProcess(
+            home or tmp_path / ".vcall", store or tmp_path / "events.db", *args, env=env
+        )
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        proc.stop()
 
 
 @pytest.fixture(scope="session")

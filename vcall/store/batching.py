@@ -17,12 +17,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from vcall._errors import StoreError
 from vcall.events import CallEvent, StoredEvent
+
+logger = logging.getLogger("vcall.store")
 
 #: Writes waiting for the next commit, each with the future its caller awaits.
 Queue = list[tuple[Any, "asyncio.Future[Any]"]]
@@ -81,7 +84,13 @@ class GroupCommit:
             if self._events or self._rejects:
                 self._wake.set()  # more than one commit takes: the rest goes next
             if events or rejects:
-                await self._commit(events, rejects)
+                try:
+                    await self._commit(events, rejects)
+                except Exception as exc:
+                    # A bug, not a store that failed (those settle their futures): its writes
+                    # fail, and the task lives on, or every write after it would wait for ever.
+                    logger.exception("event store: a commit failed")
+                    self._fail([*events, *rejects], f"event store write failed: {exc}")
             if self._stopping and not (self._events or self._rejects):
                 return
 

@@ -55,13 +55,21 @@ HELD_FIRST, HELD_MAX = 0.002, 0.5
 #: event is in the write-ahead log on disk.
 _SETTINGS = {"synchronous_commit": "on", "application_name": "vcall"}
 #: What a database call may raise: the server's errors, the driver's, the network's.
-_FAILURES = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+_FAILURES = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+)
 #: Of those, the ones after which the connection is of no more use.
 _DISCONNECTED = (
     OSError,
     TimeoutError,
     asyncpg.PostgresConnectionError,
     asyncpg.exceptions.OperatorInterventionError,  # the server shutting down, a backend killed
+    # The driver lost track of the protocol (seen after a restart on uvloop): start afresh.
+    asyncpg.exceptions.InternalClientError,
 )
 
 
@@ -109,7 +117,9 @@ class PostgresStore(GroupCommit):
             await self._migrate(self._writer)
             self._pool = await asyncpg.create_pool(
                 self.url,
-                min_size=1,
+                # No floor to keep: a pool that keeps one reconnects (and logs tracebacks)
+                # on its own while the server is down; this one connects when read.
+                min_size=0,
                 max_size=READERS,
                 timeout=CONNECT_TIMEOUT,
                 server_settings=_SETTINGS,
@@ -163,6 +173,8 @@ class PostgresStore(GroupCommit):
         text = " ".join(str(exc).split()) or type(exc).__name__
         if isinstance(exc, TimeoutError):
             text = f"no answer in {CONNECT_TIMEOUT:g} s"
+        elif isinstance(exc, asyncpg.exceptions.InternalClientError):
+            text = "the connection broke off"
         if self._password:
             text = text.replace(self._password, "[redacted]")
         return text

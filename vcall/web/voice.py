@@ -109,8 +109,12 @@ class VoiceHandlers:
         self, request: web.Request, error: StoreError, raw: bytes
     ) -> web.Response:
         """503 with Retry-After: the store failed. The body goes to ``rejected`` if the store
-        takes that much."""
-        logger.warning("%s %s answered %d: %s", request.method, request.path, error.status, error)
+        takes that much. While the store is down (it said so once, and says when it is back)
+        the failures are not logged one by one."""
+        if self.store.health() is None:
+            logger.warning(
+                "%s %s answered %d: %s", request.method, request.path, error.status, error
+            )
         with contextlib.suppress(StoreError):
             await self.store.reject(
                 str(error), request.method, request.path_qs, request.content_type, raw
