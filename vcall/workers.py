@@ -11,12 +11,16 @@ event stored by one reach a stream on another. The parent only starts, watches a
 - Ctrl-C or SIGTERM to the parent sends SIGTERM to every worker, each stops as a lone vcall
   serve does (requests in flight answered, the store closed), and the parent waits for them.
 
+The parent runs an event loop too (:func:`vcall.serving.run`), for what vcall serve does once
+it listens: point the application's webhooks at it (a tunnel), and put them back at the end.
+
 A worker is ``python -m vcall.workers FD``: the server's options come pickled on its stdin, and
 it reports on file descriptor FD that it listens (or why it cannot).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
 import logging
@@ -28,7 +32,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -135,35 +140,43 @@ def _reserved_port(host: str, port: int) -> Iterator[int]:
         yield int(sock.getsockname()[1])
 
 
-def _interrupt(_signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt
-
-
-def serve_workers(
-    options: ServeOptions, host: str, port: int, count: int, on_ready: Callable[[str], None]
+async def serve_workers(
+    options: ServeOptions,
+    host: str,
+    port: int,
+    count: int,
+    *,
+    around: Callable[[str], AbstractAsyncContextManager[Callable[[], Awaitable[None]]]],
 ) -> None:
-    """Serve ``options`` from ``count`` worker processes on one port until Ctrl-C or SIGTERM
-    (raised here as KeyboardInterrupt, once every worker has stopped)."""
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+    """Serve ``options`` from ``count`` worker processes on one port until cancelled (Ctrl-C
+    or SIGTERM under :func:`vcall.serving.run`), then stop every worker.
+
+    ``around(url)`` is entered once all listen and left before they stop, as
+    :func:`vcall.serving.serve_forever` does it (vcall serve's tunnel and webhooks); what it
+    yields is awaited while the workers serve.
+    """
     workers: list[_Worker] = []
     try:
         with _reserved_port(host, port) as bound:
             spec = WorkerSpec(options, host, bound)
             workers = [_Worker(spec, n) for n in range(1, count + 1)]
-            urls = [worker.wait_ready() for worker in workers]
-        on_ready(urls[0])
-        _supervise(spec, workers)
+            urls = [await asyncio.to_thread(worker.wait_ready) for worker in workers]
+        async with around(urls[0]) as until:
+            supervisor = asyncio.create_task(_supervise(spec, workers))
+            try:
+                await until()
+            finally:
+                supervisor.cancel()
     finally:
         for worker in workers:  # all asked at once: they stop side by side
             if worker.proc.poll() is None:
                 worker.proc.terminate()
         for worker in workers:
             worker.stop()
-        signal.signal(signal.SIGTERM, previous)
 
 
-def _supervise(spec: WorkerSpec, workers: list[_Worker]) -> None:
-    """Replace any worker that exits, until interrupted."""
+async def _supervise(spec: WorkerSpec, workers: list[_Worker]) -> None:
+    """Replace any worker that exits, until cancelled."""
     while True:
         for i, worker in enumerate(workers):
             code = worker.proc.poll()
@@ -176,14 +189,14 @@ def _supervise(spec: WorkerSpec, workers: list[_Worker]) -> None:
                 code,
             )
             worker.stop()
-            time.sleep(max(0.0, worker.started + RESPAWN_EVERY - time.monotonic()))
+            await asyncio.sleep(max(0.0, worker.started + RESPAWN_EVERY - time.monotonic()))
             workers[i] = _Worker(spec, worker.number)
             try:
-                workers[i].wait_ready()
+                await asyncio.to_thread(workers[i].wait_ready)
             except VcallError as exc:
                 logger.warning("worker %d could not start again: %s", worker.number, exc)
-        # A supervisor's pace: a dead worker is replaced within this (a signal ends the sleep).
-        time.sleep(CHECK_EVERY)
+        # A supervisor's pace: a dead worker is replaced within this.
+        await asyncio.sleep(CHECK_EVERY)
 
 
 def _worker_main(report_fd: int) -> None:

@@ -45,7 +45,7 @@ def sandbox_options(isolated: Path) -> ServeOptions:
     account's secret."""
     paths = Paths.default()
     return ServeOptions(
-        store_path=paths.events_db,
+        store=paths.events_db,
         quiet=True,
         sandbox=True,
         paths=paths,

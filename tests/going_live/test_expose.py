@@ -91,7 +91,7 @@ async def test_the_sandbox_application_follows_serve_to_another_port(server):
 
 
 async def test_a_public_url_that_leads_elsewhere_changes_nothing(server, aiohttp_server):
-    other = await aiohttp_server(create_app(ServeOptions(store_path=Paths.default().home / "x")))
+    other = await aiohttp_server(create_app(ServeOptions(store=Paths.default().home / "x")))
     with pytest.raises(TunnelError) as caught:
         async with expose(server, [], public_url=str(other.make_url("")).rstrip("/")):
             pass

@@ -90,7 +90,7 @@ def test_an_unlinked_number_is_named(serving):
 
 def test_webhooks_elsewhere_and_a_stopped_server_are_named(isolated):
     paths = Paths.default()
-    with serve_in_thread(create_app(ServeOptions(store_path=paths.events_db, quiet=True))) as url:
+    with serve_in_thread(create_app(ServeOptions(store=paths.events_db, quiet=True))) as url:
         run_setup(mode="sandbox", public_url="https://old-tunnel.example.com")
         discovery.announce(paths, url, "k" * 32, instance="not-this-one")
         problems = failed(status(1))
