@@ -1,5 +1,5 @@
 """Every benchmark in one run (webhooks, start-up, memory, instructions, the store alone,
-vcall status).
+vcall status, the PostgreSQL drivers, scale-out on PostgreSQL).
 
 Run from the repository root (after the README's test command, which makes .venv):
 
@@ -48,6 +48,8 @@ def main() -> None:
         "instructions": ["instructions.py", *(["--requests", "500"] if args.quick else [])],
         "store": ["store.py", *(["--events", "5000"] if args.quick else [])],
         "status": ["status.py", *(["--runs", "10"] if args.quick else [])],
+        "pg_drivers": ["pg_drivers.py", *(["--events", "5000"] if args.quick else [])],
+        "scaleout": ["scaleout.py", *(["--quick"] if args.quick else [])],
     }
     sections = []
     for name, (script, *flags) in parts.items():

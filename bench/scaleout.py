@@ -45,7 +45,7 @@ from typing import Any
 
 import _harness as h
 import asyncpg
-from webhooks import LUA_EVENT, wrk
+from webhooks import LUA_COUNT, LUA_EVENT, wrk
 
 SAMPLES_WARM_UP = 20
 
@@ -164,8 +164,11 @@ def instance(home: Path, store: str) -> Any:
     cmd = h.vcall_serve(port, Path(store))
     cmd[cmd.index("--store") + 1] = store
     with h.server(cmd, f"http://127.0.0.1:{port}/healthz", {"VCALL_HOME": str(home)}):
-        key = json.loads((home / "serve.json").read_text())["key"]
-        yield f"http://127.0.0.1:{port}", key
+        announced = home / "serve.json"  # written just after the server listens
+        deadline = time.monotonic() + 30
+        while not announced.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        yield f"http://127.0.0.1:{port}", json.loads(announced.read_text())["key"]
 
 
 def pct(values: list[float], q: float) -> float:
@@ -176,7 +179,8 @@ def pct(values: list[float], q: float) -> float:
 def fan_out(cluster: Any, scratch: Path, samples: int, load: bool) -> dict[str, float]:
     """Event POSTed to A → its line from a tail on B: p50/p99 ms (with A under wrk if ``load``)."""
     store = cluster.create_database(f"fanout_{int(load)}")
-    with instance(scratch / "a", store) as (a, _), instance(scratch / "b", store) as (b, key):
+    homes = scratch / f"a{int(load)}", scratch / f"b{int(load)}"
+    with instance(homes[0], store) as (a, _), instance(homes[1], store) as (b, key):
         tail = subprocess.Popen(
             [h.VCALL, "tail-events", "--json", "--last", "0", "--url", b, "--key", key],
             stdout=subprocess.PIPE,
@@ -200,8 +204,10 @@ def fan_out(cluster: Any, scratch: Path, samples: int, load: bool) -> dict[str, 
         threading.Thread(target=read, daemon=True).start()
         background = None
         if load:
+            script = scratch / "load.lua"  # as webhooks.wrk runs it: the counters first
+            script.write_text(LUA_COUNT.read_text() + LUA_EVENT.read_text())
             background = subprocess.Popen(
-                ["wrk", "-t1", "-c8", "-d600s", "-s", str(LUA_EVENT), a + "/voice/event"],
+                ["wrk", "-t1", "-c8", "-d600s", "-s", str(script), a + "/voice/event"],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 env={**os.environ, "BENCH_RUN": "9"},
