@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import platform
 import re
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -17,6 +21,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
+
+import asyncpg
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
@@ -192,6 +198,65 @@ def publish(
         lines = [f"{title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         lines += ["| " + " | ".join(row) + " |" for row in rows]
         md.write_text("\n".join([*lines, "", *(f"- {note}" for note in notes)]) + "\n")
+
+
+class TailClock:
+    """When each event reached a ``vcall tail-events --json`` process: its stdout is read on a
+    thread, and each line's event uuid noted with the time it came."""
+
+    def __init__(self, tail: subprocess.Popen[bytes]) -> None:
+        self.seen: dict[str, float] = {}
+        self._arrived = threading.Condition()
+        self._tail = tail
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self._tail.stdout is not None
+        for line in self._tail.stdout:
+            now = time.perf_counter()
+            uuid = json.loads(line)["event"]["uuid"]
+            with self._arrived:
+                self.seen[uuid] = now
+                self._arrived.notify_all()
+
+    def arrival(self, uuid: str, timeout: float = 10) -> float:
+        """When ``uuid``'s line came (waiting up to ``timeout`` seconds for it)."""
+        with self._arrived:
+            if not self._arrived.wait_for(lambda: uuid in self.seen, timeout=timeout):
+                raise SystemExit(f"event {uuid} never reached the tail")
+        return self.seen[uuid]
+
+
+def pct(values: list[float], q: float) -> float:
+    """The ``q`` quantile (0 to 1) of ``values``, nearest rank."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def _rows(store: str | Path, query: str, *params: Any) -> list[Any]:
+    """Run ``query`` (``$n`` placeholders) on a SQLite file or a PostgreSQL URL."""
+    if not str(store).startswith("postgresql://"):
+        with sqlite3.connect(store) as conn:
+            return conn.execute(re.sub(r"\$\d+", "?", query), params).fetchall()
+
+    async def fetch() -> list[Any]:
+        conn = await asyncpg.connect(str(store))
+        try:
+            return list(await conn.fetch(query, *params))
+        finally:
+            await conn.close()
+
+    return asyncio.run(fetch())
+
+
+def stored_ids(store: str | Path, after: int) -> set[int]:
+    """The ids of the events stored after ``after`` (a SQLite file or a PostgreSQL URL)."""
+    return {row[0] for row in _rows(store, "SELECT id FROM events WHERE id > $1", after)}
+
+
+def max_id(store: str | Path) -> int:
+    """The newest event's id (0 for none)."""
+    return int(_rows(store, "SELECT coalesce(max(id), 0) FROM events")[0][0])
 
 
 @contextmanager

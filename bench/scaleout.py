@@ -27,15 +27,12 @@ synchronously) runs on loopback beside the servers under test.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
-import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 from contextlib import ExitStack, contextmanager
@@ -44,8 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import _harness as h
-import asyncpg
-from webhooks import LUA_COUNT, LUA_EVENT, wrk
+from webhooks import LUA_COUNT, LUA_EVENT, data_check, wrk
 
 SAMPLES_WARM_UP = 20
 
@@ -60,41 +56,6 @@ class Server:
     port: int = 0
     home: Path = Path()
     pid: int = 0
-
-
-def newest_ids(store: str, after: int) -> set[int]:
-    """The ids stored after ``after`` (SQLite file or PostgreSQL URL)."""
-    query = "SELECT id FROM events WHERE id > $1"
-    if not store.startswith("postgresql://"):
-        with sqlite3.connect(store) as conn:
-            return {row[0] for row in conn.execute(query.replace("$1", "?"), (after,))}
-
-    async def fetch() -> set[int]:
-        conn = await asyncpg.connect(store)
-        try:
-            return {row[0] for row in await conn.fetch(query, after)}
-        finally:
-            await conn.close()
-
-    return asyncio.run(fetch())
-
-
-def max_id(store: str) -> int:
-    return max(newest_ids(store, 0), default=0)
-
-
-def check(store: str, before: int, result: dict, ids: Path) -> str | None:
-    """None if every acknowledged event is stored and nothing else is, but what was in flight."""
-    acked = {int(line) for line in ids.read_text().split()}
-    stored = newest_ids(store, before)
-    in_flight = result["sent"] - result["answered"]
-    if len(acked) != result["ok"]:
-        return f"{result['ok']} 2xx answers carried {len(acked)} distinct event ids"
-    if lost := acked - stored:
-        return f"{len(lost)} acknowledged events are not in the store"
-    if not 0 <= len(stored) - len(acked) <= in_flight:
-        return f"{len(stored)} stored, {len(acked)} acknowledged, {in_flight} in flight at the end"
-    return None
 
 
 def under_test(scratch: Path, cluster: Any) -> list[Server]:
@@ -129,12 +90,12 @@ def ingest(
                 wrk(base + "/voice/event", 32, 1, LUA_EVENT, ids)  # warm-up, not counted
             shift = turn % len(servers)
             for s in servers[shift:] + servers[:shift]:
-                before = max_id(s.store)
+                before = h.max_id(s.store)
                 cpu = tree_cpu(s.pid)
                 r = wrk(f"http://127.0.0.1:{s.port}/voice/event", 32, seconds, LUA_EVENT, ids)
                 r["cpu_us"] = (tree_cpu(s.pid) - cpu) * 1e6 / max(1, r["answered"])
                 runs[s.name].append(r)
-                if problem := check(s.store, before, r, ids):
+                if problem := data_check(s.store, before, r, ids):
                     problems.append(f"{s.name}: {problem}")
         print(f"  ingest round {turn + 1} of {rounds}: done  (load {h.load()})", file=sys.stderr)
     medians = {
@@ -171,11 +132,6 @@ def instance(home: Path, store: str) -> Any:
         yield f"http://127.0.0.1:{port}", json.loads(announced.read_text())["key"]
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 def fan_out(cluster: Any, scratch: Path, samples: int, load: bool) -> dict[str, float]:
     """Event POSTed to A → its line from a tail on B: p50/p99 ms (with A under wrk if ``load``)."""
     store = cluster.create_database(f"fanout_{int(load)}")
@@ -186,22 +142,9 @@ def fan_out(cluster: Any, scratch: Path, samples: int, load: bool) -> dict[str, 
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
-        assert tail.stderr is not None and tail.stdout is not None
-        tail.stderr.readline()  # "following …": subscribed
-        seen: dict[str, float] = {}
-        arrived = threading.Condition()
-
-        def read() -> None:
-            assert tail.stdout is not None
-            for line in tail.stdout:
-                now = time.perf_counter()
-                uuid = json.loads(line)["event"]["uuid"]
-                if uuid.startswith("fanout-"):
-                    with arrived:
-                        seen[uuid] = now
-                        arrived.notify_all()
-
-        threading.Thread(target=read, daemon=True).start()
+        assert tail.stderr is not None
+        tail.stderr.readline()  # "following …"
+        clock = h.TailClock(tail)
         background = None
         if load:
             script = scratch / "load.lua"  # as webhooks.wrk runs it: the counters first
@@ -222,18 +165,16 @@ def fan_out(cluster: Any, scratch: Path, samples: int, load: bool) -> dict[str, 
                 request = urllib.request.Request(a + "/voice/event", body, method="POST")
                 t0 = time.perf_counter()
                 urllib.request.urlopen(request, timeout=10).read()
-                with arrived:
-                    if not arrived.wait_for(lambda u=uuid: u in seen, timeout=10):
-                        raise SystemExit(f"event {uuid} never reached the tail on B")
+                arrived = clock.arrival(uuid)
                 if i >= SAMPLES_WARM_UP:
-                    latencies.append(seen[uuid] - t0)
+                    latencies.append(arrived - t0)
         finally:
             if background is not None:
                 background.terminate()
                 background.wait()
             tail.terminate()
             tail.wait()
-    return {"p50": 1000 * statistics.median(latencies), "p99": 1000 * pct(latencies, 0.99)}
+    return {"p50": 1000 * statistics.median(latencies), "p99": 1000 * h.pct(latencies, 0.99)}
 
 
 def main() -> None:

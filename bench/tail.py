@@ -27,16 +27,16 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import _harness as h
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-SEED = json.loads((ROOT / "vcall" / "data" / "seed_call.json").read_text())
+SEED = json.loads((ROOT / "tests" / "fixtures" / "seed_call.json").read_text())
 VCALL = [sys.executable, "-m", "vcall"]
 
 
@@ -103,29 +103,12 @@ def start_tail(home: Path, *args: str) -> subprocess.Popen[bytes]:
     )  # fmt: skip
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 def latency(home: Path, samples: int) -> dict[str, float]:
     with serving(home, home / "latency.db") as (url, _key):
         tail = start_tail(home, "--last", "0")
-        assert tail.stderr is not None and tail.stdout is not None
+        assert tail.stderr is not None
         tail.stderr.readline()  # "following …": subscribed
-        seen: dict[str, float] = {}
-        arrived = threading.Condition()
-
-        def read() -> None:
-            assert tail.stdout is not None
-            for line in tail.stdout:
-                now = time.perf_counter()
-                uuid = json.loads(line)["event"]["uuid"]
-                with arrived:
-                    seen[uuid] = now
-                    arrived.notify_all()
-
-        threading.Thread(target=read, daemon=True).start()
+        clock = h.TailClock(tail)
         template = SEED["events"][0]
         lat, ack = [], []
         with httpx.Client(base_url=url) as http:
@@ -135,19 +118,17 @@ def latency(home: Path, samples: int) -> dict[str, float]:
                 t0 = time.perf_counter()
                 http.post("/voice/event", content=body).raise_for_status()
                 t_ack = time.perf_counter()
-                with arrived:
-                    if not arrived.wait_for(lambda u=uuid: u in seen, timeout=10):
-                        raise SystemExit(f"event {uuid} never reached the tail")
+                arrived = clock.arrival(uuid)
                 if i >= 20:  # warm-up
-                    lat.append(seen[uuid] - t0)
+                    lat.append(arrived - t0)
                     ack.append(t_ack - t0)
         tail.terminate()
         tail.wait()
     return {
         "line_p50_ms": 1000 * statistics.median(lat),
-        "line_p99_ms": 1000 * pct(lat, 0.99),
+        "line_p99_ms": 1000 * h.pct(lat, 0.99),
         "ack_p50_ms": 1000 * statistics.median(ack),
-        "ack_p99_ms": 1000 * pct(ack, 0.99),
+        "ack_p99_ms": 1000 * h.pct(ack, 0.99),
     }
 
 

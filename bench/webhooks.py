@@ -28,7 +28,6 @@ import itertools
 import json
 import os
 import re
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -110,11 +109,10 @@ def wrk(url: str, connections: int, seconds: float, script: Path | None, ids: Pa
     }
 
 
-def data_check(store: Path, before: int, result: dict, ids: Path) -> str | None:
+def data_check(store: str | Path, before: int, result: dict, ids: Path) -> str | None:
     """None if every acknowledged event is stored and nothing else is, but what was in flight."""
     acked = {int(line) for line in ids.read_text().split()}
-    with sqlite3.connect(store) as conn:
-        stored = {row[0] for row in conn.execute("SELECT id FROM events WHERE id > ?", (before,))}
+    stored = h.stored_ids(store, before)
     in_flight = result["sent"] - result["answered"]
     result.update(stored=len(stored), in_flight=in_flight)
     if len(acked) != result["ok"]:
@@ -124,11 +122,6 @@ def data_check(store: Path, before: int, result: dict, ids: Path) -> str | None:
     if not 0 <= len(stored) - len(acked) <= in_flight:
         return f"{len(stored)} stored, {len(acked)} acknowledged, {in_flight} in flight at the end"
     return None
-
-
-def max_id(store: Path) -> int:
-    with sqlite3.connect(store) as conn:
-        return conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
 
 
 def run(
@@ -163,7 +156,7 @@ def run(
             for route, conns in points:
                 path, script = ROUTES[route]
                 for s in under_test[shift:] + under_test[:shift]:
-                    before = max_id(s.store) if s.store else 0
+                    before = h.max_id(s.store) if s.store else 0
                     url = f"http://127.0.0.1:{s.port}{path}"
                     cpu = h.cpu_seconds(s.pid)
                     r = wrk(url, conns, max(1, round(seconds / rounds)), script, ids)

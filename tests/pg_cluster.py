@@ -118,44 +118,22 @@ class PgCluster:
         }
         return " ".join(f"-c {k}={v}" for k, v in {**base, **self.settings}.items())
 
+    def _ctl(self, action: str, *flags: str) -> None:
+        """``pg_ctl <action>``, waiting (a minute at most) until it is done."""
+        self._run("pg_ctl", action, "-w", "-t", "60", "-D", str(self.data), *flags)
+
     def start(self) -> PgCluster:
         """Start the server and wait until it accepts connections."""
-        self._run(
-            "pg_ctl",
-            "start",
-            "-w",
-            "-t",
-            "60",
-            "-D",
-            str(self.data),
-            "-l",
-            str(self.log),
-            "-o",
-            self._options(),
-        )
+        self._ctl("start", "-l", str(self.log), "-o", self._options())
         return self
 
     def restart(self, mode: str = "fast") -> None:
         """``pg_ctl restart -m <mode>``: every connection is cut, the server comes back."""
-        self._run(
-            "pg_ctl",
-            "restart",
-            "-w",
-            "-t",
-            "60",
-            "-m",
-            mode,
-            "-D",
-            str(self.data),
-            "-l",
-            str(self.log),
-            "-o",
-            self._options(),
-        )
+        self._ctl("restart", "-m", mode, "-l", str(self.log), "-o", self._options())
 
     def stop(self, mode: str = "fast") -> None:
         """Stop the server (``pg_ctl stop -m <mode>``)."""
-        self._run("pg_ctl", "stop", "-w", "-t", "60", "-m", mode, "-D", str(self.data))
+        self._ctl("stop", "-m", mode)
 
     def remove(self) -> None:
         """Stop the server if it runs, and delete its folder."""

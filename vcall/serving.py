@@ -69,6 +69,13 @@ async def _until_terminated(main: Coroutine[Any, Any, T], terminated: list[int])
         loop.remove_signal_handler(signal.SIGTERM)
 
 
+def cannot_listen(error: OSError, host: str, port: int) -> ConfigError | Conflict:
+    """Why ``host:port`` cannot be listened on, in one line."""
+    if error.errno == errno.EADDRINUSE:
+        return Conflict(f"port {port} on {host} is already in use; choose another with --port")
+    return ConfigError(f"cannot listen on {host}:{port}: {error.strerror}")
+
+
 @asynccontextmanager
 async def running(
     app: web.Application,
@@ -97,11 +104,7 @@ async def running(
         try:
             await site.start()
         except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                raise Conflict(
-                    f"port {port} on {host} is already in use; choose another with --port"
-                ) from None
-            raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+            raise cannot_listen(exc, host, port) from None
         bound = runner.addresses[0][1]
         shown = f"[{host}]" if ":" in host else host
         yield f"{'https' if ssl_context else 'http'}://{shown}:{bound}"

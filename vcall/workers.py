@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import logging
 import os
 import pickle
@@ -35,12 +34,11 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from vcall._errors import ConfigError, VcallError
-
-if TYPE_CHECKING:
-    from vcall.web.app import ServeOptions
+from vcall._errors import VcallError
+from vcall._logging import configure
+from vcall.serving import cannot_listen, run, serve_forever
+from vcall.web.app import ServeOptions, create_app
 
 logger = logging.getLogger("vcall.serve")
 
@@ -132,11 +130,7 @@ def _reserved_port(host: str, port: int) -> Iterator[int]:
         try:
             sock.bind((host, port))
         except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                raise ConfigError(
-                    f"port {port} on {host} is already in use; choose another with --port"
-                ) from None
-            raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+            raise cannot_listen(exc, host, port) from None
         yield int(sock.getsockname()[1])
 
 
@@ -201,10 +195,6 @@ async def _supervise(spec: WorkerSpec, workers: list[_Worker]) -> None:
 
 def _worker_main(report_fd: int) -> None:
     """A worker: serve the app described on stdin, on the shared port, until SIGTERM."""
-    from vcall._logging import configure
-    from vcall.serving import run, serve_forever
-    from vcall.web.app import create_app
-
     configure()
     spec: WorkerSpec = pickle.loads(sys.stdin.buffer.read())
     report = os.fdopen(report_fd, "wb")

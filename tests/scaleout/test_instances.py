@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pytest
 from pg_cluster import PASSWORD
-from webhook_load import DEADLINE, body, deliver
+from webhook_load import DEADLINE, body, deliver, tailing, until_seen
 
-from vcall.remote.follow import Source, follow
 from vcall.store import open_store
 
 pytestmark = pytest.mark.e2e
@@ -75,23 +74,12 @@ async def test_a_tail_misses_nothing_and_repeats_nothing_while_two_instances_are
     """The gap test: ids that commit out of order on two instances must not be skipped by a
     reader of a third point of view (a tail on B), nor sent twice."""
     a, b = instance("a", shared_store), instance("b", shared_store)
-    seen: list[int] = []
-
-    async def tail() -> None:
-        async for item in follow(lambda: Source(b.url, b.key), since=0):
-            seen.append(item.id)
-
-    following = asyncio.create_task(tail())
-    try:
+    async with tailing(b) as seen:
         bodies = [body(n) for n in range(3000)]
         result = await deliver([a.url, b.url], bodies, connections=24)
         assert result.problems == [] and len(result.acked) == len(bodies)
         wanted = sorted(result.acked.values())
-        async with asyncio.timeout(DEADLINE):
-            while len(seen) < len(wanted):
-                await asyncio.sleep(0.05)
-    finally:
-        following.cancel()
+        await until_seen(seen, len(wanted))
     assert seen == wanted, "a gap, a repeat or an event out of order"
 
 

@@ -11,9 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-from webhook_load import DEADLINE, body, deliver
+from webhook_load import DEADLINE, body, deliver, tailing, until_seen
 
-from vcall.remote.follow import Source, follow
 from vcall.store import open_store
 
 pytestmark = pytest.mark.e2e
@@ -68,19 +67,10 @@ async def test_a_stream_on_one_worker_sees_what_the_other_stores(
     """Whichever worker the stream lands on, every event reaches it (the other worker's too:
     SQLite is watched for other processes' commits, PostgreSQL notifies)."""
     server = instance("w", shared_store, "--workers", "2")
-    seen: list[int] = []
-
-    async def tail() -> None:
-        async for item in follow(lambda: Source(server.url, server.key), since=0):
-            seen.append(item.id)
-
-    following = asyncio.create_task(tail())
-    try:
+    async with tailing(server) as seen:
         result = await deliver([server.url], [body(n) for n in range(400)], connections=16)
         assert result.problems == []
-        await until(lambda: len(seen) >= len(result.acked), "every event on the stream")
-    finally:
-        following.cancel()
+        await until_seen(seen, len(result.acked))
     assert seen == sorted(result.acked.values())
 
 

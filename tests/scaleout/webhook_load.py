@@ -1,13 +1,17 @@
-"""Loading vcall serve instances with event webhooks, and what came back."""
+"""Loading vcall serve instances with event webhooks, what came back, and what a tail saw."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 
 import aiohttp
+from serve_process import ServeProcess
+
+from vcall.remote.follow import Source, follow
 
 #: Generous bound for anything that should happen "at once" on a busy 2-core machine.
 DEADLINE = 30.0
@@ -77,3 +81,28 @@ async def deliver(
     async with aiohttp.ClientSession(timeout=client_timeout) as http:
         await asyncio.gather(*(worker(http, urls[i % len(urls)]) for i in range(connections)))
     return out
+
+
+@contextlib.asynccontextmanager
+async def tailing(server: ServeProcess) -> AsyncIterator[list[int]]:
+    """The ids a tail on ``server`` sees, from the first event stored on, as it sees them."""
+    seen: list[int] = []
+
+    async def tail() -> None:
+        async for item in follow(lambda: Source(server.url, server.key), since=0):
+            seen.append(item.id)
+
+    following = asyncio.create_task(tail())
+    try:
+        yield seen
+    finally:
+        following.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await following
+
+
+async def until_seen(seen: list[int], count: int) -> None:
+    """Wait (DEADLINE at most) until the tail has seen ``count`` events."""
+    async with asyncio.timeout(DEADLINE):
+        while len(seen) < count:
+            await asyncio.sleep(0.05)

@@ -24,6 +24,7 @@ from typing import Any
 
 from vcall._errors import StoreError
 from vcall.events import CallEvent, StoredEvent
+from vcall.store.contract import DURABILITY
 
 logger = logging.getLogger("vcall.store")
 
@@ -45,7 +46,11 @@ class GroupCommit:
     #: Most writes one commit takes; the rest wait for the next (None: no limit).
     max_commit: int | None = None
 
-    def __init__(self) -> None:
+    def __init__(self, durability: str) -> None:
+        if durability not in DURABILITY:
+            raise StoreError(f"unknown durability {durability!r}: use {' or '.join(DURABILITY)}")
+        #: What an acknowledged event survives: a key of :data:`~vcall.store.DURABILITY`.
+        self.durability = durability
         self._events: Queue = []
         self._rejects: Queue = []
         self._wake = asyncio.Event()

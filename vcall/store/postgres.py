@@ -35,7 +35,7 @@ from vcall._logging import protect
 from vcall.events import CallEvent, StoredEvent, utc_now
 from vcall.store import pg_schema as sql
 from vcall.store.batching import GroupCommit, Queue
-from vcall.store.contract import DEFAULT_DURABILITY, DURABILITY, Rejected
+from vcall.store.contract import DEFAULT_DURABILITY, Rejected
 from vcall.store.location import password, shown
 
 logger = logging.getLogger("vcall.store")
@@ -89,13 +89,10 @@ class PostgresStore(GroupCommit):
     max_commit = sql.MAX_STATEMENT
 
     def __init__(self, url: str, durability: str = DEFAULT_DURABILITY) -> None:
-        if durability not in DURABILITY:
-            raise StoreError(f"unknown durability {durability!r}: use {' or '.join(DURABILITY)}")
-        super().__init__()
+        # Both durability levels get a commit on disk: PostgreSQL has no cheaper commit that
+        # a crash of the server cannot undo.
+        super().__init__(durability)
         self.url = url
-        #: Both levels get a commit on disk: PostgreSQL has no cheaper commit that a crash
-        #: of the server cannot undo.
-        self.durability = durability
         #: The URL without its password, for messages.
         self.location = shown(url)
         self._password = password(url)

@@ -46,7 +46,7 @@ from vcall._errors import StoreError
 from vcall._files import ensure_private_dir
 from vcall.events import COLUMNS, CallEvent, StoredEvent, utc_now
 from vcall.store.batching import MAX_BATCH, GroupCommit, Queue
-from vcall.store.contract import DEFAULT_DURABILITY, DURABILITY, Rejected
+from vcall.store.contract import DEFAULT_DURABILITY, Rejected
 
 #: Ids are rowids without AUTOINCREMENT: events are never deleted, so each new one gets the
 #: next id all the same, and a commit skips updating sqlite_sequence (a page written per batch).
@@ -215,11 +215,8 @@ class SqliteStore(GroupCommit):
     """
 
     def __init__(self, path: Path, durability: str = DEFAULT_DURABILITY) -> None:
-        if durability not in DURABILITY:
-            raise StoreError(f"unknown durability {durability!r}: use {' or '.join(DURABILITY)}")
-        super().__init__()
+        super().__init__(durability)
         self.path = path
-        self.durability = durability
         #: How messages name the store.
         self.location = str(path)
         self._conn: apsw.Connection | None = None
