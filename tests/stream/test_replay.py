@@ -22,7 +22,7 @@ SECRET = "replay-signature-secret-0123456789abcdef"
 CONVERSATION = "CON-8f5a100c-fbce-4218-8d4b-16341335bcd6"
 
 
-async def stored_raw(path: Path) -> list[bytes]:
+async def stored_raw(path: Path | str) -> list[bytes]:
     store = open_store(path)
     await store.open()
     try:
@@ -121,3 +121,22 @@ async def test_nothing_to_replay_is_one_clear_line(tmp_path: Path):
     code, out, err = await run_replay("--store", str(tmp_path / "none.db"), "--to", "http://x")
     assert code == 2 and out == ""
     assert err.strip() == f"Error: no event store at {tmp_path / 'none.db'}: nothing to replay"
+
+
+@pytest.mark.e2e
+async def test_replay_reads_a_postgresql_store_named_by_vcall_store(
+    aiohttp_server, tmp_path: Path, seed: RecordedCall, pg_url: str
+):
+    """The store to read may be PostgreSQL, named by VCALL_STORE (no password on the line)."""
+    first = await aiohttp_server(create_app(ServeOptions(store=pg_url, quiet=True)))
+    assert {r.status for r in await send_call(str(first.make_url("")), seed)} == {200}
+    await first.close()
+    target = ServeOptions(store=tmp_path / "target.db", quiet=True)
+    server = await aiohttp_server(create_app(target))
+    url = str(server.make_url("")).rstrip("/")
+
+    code, out, err = await run_replay("--to", url, VCALL_STORE=pg_url)
+
+    assert code == 0, err
+    assert out.splitlines()[-1].startswith(f"8/8 accepted by {url} (")
+    assert await stored_raw(target.store) == await stored_raw(pg_url)
