@@ -62,6 +62,14 @@ def postgres() -> Iterator[PgCluster]:
         yield cluster
 
 
+@pytest.fixture(scope="module")
+def own_postgres() -> Iterator[PgCluster]:
+    """A PostgreSQL server for one test module alone: one it may restart without disturbing
+    the other tests."""
+    with running_cluster() as cluster:
+        yield cluster
+
+
 _databases = itertools.count(1)
 
 

@@ -11,24 +11,16 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
 import pytest
-from pg_cluster import PASSWORD, PgCluster, running_cluster
+from pg_cluster import PASSWORD, PgCluster
 from webhook_load import DEADLINE, PLAIN, body, deliver
 
 from vcall.store import open_store
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def own_postgres() -> Iterator[PgCluster]:
-    """A server of its own, to restart without disturbing the other tests."""
-    with running_cluster() as cluster:
-        yield cluster
 
 
 async def test_postgres_restarted_mid_load(instance, own_postgres: PgCluster) -> None:

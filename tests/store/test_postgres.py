@@ -11,11 +11,11 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 import pytest
-from pg_cluster import PASSWORD, USER, PgCluster, running_cluster
+from pg_cluster import PASSWORD, USER, PgCluster
 
 from vcall._errors import StoreError
 from vcall.events import parse_event
@@ -202,13 +202,6 @@ def test_the_url_shown_has_no_password() -> None:
     )
     assert shown("postgresql://db.example/ev") == "postgresql://db.example/ev"
     assert shown("postgresql://:secret@db/ev") == "postgresql://db/ev"
-
-
-@pytest.fixture(scope="module")
-def own_postgres() -> Iterator[PgCluster]:
-    """A server of its own, to restart without disturbing the other tests."""
-    with running_cluster() as cluster:
-        yield cluster
 
 
 async def test_a_restarted_server_is_found_again_and_nothing_acknowledged_is_lost(
