@@ -1,0 +1,105 @@
+"""Client JWTs checked as Vonage checks them, for the socket and the Conversation API.
+
+A token is accepted when it is an RS256 JWT signed with the private key of a sandbox
+application (verified with the public key the sandbox holds for it), names that application in
+``application_id``, has not expired (``exp``), names an existing user of it in ``sub``, and its
+``acl`` covers the path asked for. An ``acl`` path is a glob: ``*`` stands for one path segment,
+``**`` for any rest; a rule may narrow the methods (``{"methods": ["GET"]}``). A token with no
+``acl`` covers nothing.
+
+Each refusal carries the code the Client SDK maps to its own error: on the socket it is the
+event name to emit, over HTTP the ``code`` of a Conversation API error.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import jwt
+
+from vcall.sandbox.voice.sdk_messages import ConversationError
+
+if TYPE_CHECKING:
+    from vcall.sandbox.state import SandboxState
+
+
+class ClientRefused(ConversationError):
+    """A client's JWT, or what it asked for, was refused; ``code`` is the SDK's error code
+    (on the socket, the name of the event to send)."""
+
+
+#: The refusals, by what went wrong: (code, HTTP status).
+EXPIRED = ("system:error:expired-token", 401)
+INVALID = ("system:error:invalid-token", 401)
+UNKNOWN_USER = ("user:error:invalid-user", 401)
+FORBIDDEN = ("system:error:permission", 403)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who a token speaks for."""
+
+    application_id: str
+    user_id: str
+    user_name: str
+    expires: float
+    acl: dict[str, Any]
+
+    def require(self, method: str, path: str) -> None:
+        """Raise :class:`ClientRefused` unless the token's ACL covers ``method path``."""
+        paths = self.acl.get("paths") if isinstance(self.acl, dict) else None
+        for pattern, rule in (paths or {}).items():
+            if not isinstance(pattern, str) or not _glob(pattern).fullmatch(path):
+                continue
+            methods = rule.get("methods") if isinstance(rule, dict) else None
+            if not methods or method.upper() in {str(m).upper() for m in methods}:
+                return
+        raise ClientRefused(FORBIDDEN[0], f"the token's acl does not cover {method} {path}", 403)
+
+
+def authenticate(state: SandboxState, token: object) -> Identity:
+    """The identity ``token`` proves; raises :class:`ClientRefused` with the SDK's code."""
+    if not isinstance(token, str) or not token:
+        raise _refused(INVALID, "no token")
+    try:
+        unverified = jwt.decode(token, options={"verify_signature": False})
+    except jwt.InvalidTokenError as exc:
+        raise _refused(INVALID, f"not a JWT: {exc}") from None
+    app_id = unverified.get("application_id")
+    app = state.application(app_id) if isinstance(app_id, str) else None
+    public_key = (app or {}).get("keys", {}).get("public_key")
+    if not public_key:
+        raise _refused(INVALID, "the token's application_id is not a sandbox application")
+    try:
+        claims = jwt.decode(
+            token,
+            public_key,
+            algorithms=["RS256"],
+            options={"require": ["exp", "iat", "sub"], "verify_aud": False},
+        )
+    except jwt.ExpiredSignatureError:
+        raise _refused(EXPIRED, "the token has expired") from None
+    except jwt.InvalidTokenError as exc:
+        raise _refused(INVALID, f"token refused: {exc}") from None
+    sub = claims["sub"]
+    user = state.user_by_name(sub, app_id) if isinstance(sub, str) else None
+    if user is None:
+        raise _refused(UNKNOWN_USER, f"no user {sub!r} in application {app_id}")
+    acl = claims.get("acl")
+    return Identity(app_id, str(user["id"]), str(user["name"]), float(claims["exp"]), acl or {})
+
+
+def _refused(kind: tuple[str, int], message: str) -> ClientRefused:
+    return ClientRefused(kind[0], message, kind[1])
+
+
+@functools.lru_cache(maxsize=64)
+def _glob(pattern: str) -> re.Pattern[str]:
+    parts = re.split(r"(\*\*|\*)", pattern)
+    regex = "".join(
+        ".*" if part == "**" else "[^/]*" if part == "*" else re.escape(part) for part in parts
+    )
+    return re.compile(regex)
