@@ -25,6 +25,7 @@ from urllib.parse import parse_qs
 import socketio
 from aiohttp import web
 
+from vcall.sandbox.voice import media
 from vcall.sandbox.voice.client_auth import ClientRefused, Identity, authenticate
 from vcall.sandbox.voice.sdk_messages import not_found, session_success
 
@@ -140,6 +141,7 @@ class ClientSessions:
         self._by_sid[sid] = session
         self._by_id[session.id] = session
         session.expire_at(identity.expires)
+        self.spawn(media.preload())
         api_key = self.state.account.api_key
         await session.emit(
             "session:success",

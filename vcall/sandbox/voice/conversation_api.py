@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -34,6 +35,13 @@ if TYPE_CHECKING:
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _NO_STORE = {"Cache-Control": "no-store"}
+
+
+@dataclass(frozen=True)
+class Afterwards:
+    """An empty 200, then ``then()`` once it has been sent."""
+
+    then: Callable[[], Awaitable[None]]
 
 
 class ConversationApi:
@@ -54,9 +62,7 @@ class ConversationApi:
             ("PUT", "/v0.2/sessions/{sid}", self._answering(self.refresh)),
         ]
 
-    def _answering(
-        self, handler: Callable[[web.Request, Identity], Awaitable[Any]]
-    ) -> Handler:
+    def _answering(self, handler: Callable[[web.Request, Identity], Awaitable[Any]]) -> Handler:
         """``handler`` behind the JWT check; its result as JSON (None: an empty body)."""
 
         async def answered(request: web.Request) -> web.StreamResponse:
@@ -65,6 +71,13 @@ class ConversationApi:
                 result = await handler(request, identity)
             except ConversationError as exc:
                 return web.json_response(error_body(exc), status=exc.status, headers=_NO_STORE)
+            if isinstance(result, Afterwards):
+                # Answer first, then tell the others (see Ring.leave).
+                response = web.Response(status=200, headers=_NO_STORE)
+                await response.prepare(request)
+                await response.write_eof()
+                await result.then()
+                return response
             if result is None:
                 return web.Response(status=200, headers=_NO_STORE)
             return web.json_response(result, headers=_NO_STORE)
@@ -114,10 +127,8 @@ class ConversationApi:
         ring = self.rings.find(request.match_info["cid"], identity.user_id)
         if request.match_info["mid"] != ring.leg.member_id:
             raise not_found("member")
-        joined = ring.joined_by
-        mine = joined is not None and joined.user_id == identity.user_id
-        await ring.leave(joined if mine else None, request.query.get("reason_code", ""))
-        return None
+        then = await ring.leave(ring.joined_by, request.query.get("reason_code", ""))
+        return Afterwards(then)
 
     async def refresh(self, request: web.Request, identity: Identity) -> Any:
         """``PUT /v0.2/sessions/{sid}``: the session now lasts as long as the new token."""

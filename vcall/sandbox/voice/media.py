@@ -4,9 +4,10 @@ The Client SDK's ``answer()`` resolves only once the browser's peer connection i
 ``connected``, so the app leg needs real ICE and DTLS. What the user hears from the caller's
 side is a quiet 440 Hz tone, one second in three (the sandbox has no voice to put through).
 
-aiortc and PyAV are heavy (tens of MB resident): they are imported the first time a call
-rings a signed-in user, whose invite must carry the platform's SDP offer, never by an idle
-``vcall serve``.
+aiortc and PyAV are heavy (tens of MB resident, a fifth of a second to import): an idle
+``vcall serve`` never loads them. They are loaded in a worker thread when the first Client SDK
+session signs in (:func:`preload`), since every invite must carry the platform's SDP offer and
+the first call should ring as fast as the others.
 
 Candidates are loopback only. The sandbox's pages are on this machine: ``getUserMedia`` needs
 a secure context, which over plain http is loopback. aioice, under aiortc, offers every
@@ -23,6 +24,7 @@ import contextlib
 import logging
 import math
 import struct
+import threading
 from types import ModuleType
 from typing import Any
 
@@ -36,6 +38,7 @@ TONE_ON, TONE_PERIOD = 1.0, 3.0
 _RATE, _FRAME = 8000, 160
 
 _aiortc: ModuleType | None = None
+_loading = threading.Lock()
 
 
 class BadSdp(ValueError):
@@ -45,13 +48,20 @@ class BadSdp(ValueError):
 def _load() -> ModuleType:
     """aiortc, with aioice's host candidates set to loopback (see the module's docstring)."""
     global _aiortc
-    if _aiortc is None:
-        import aioice.ice
-        import aiortc
+    with _loading:
+        if _aiortc is None:
+            import aioice.ice
+            import aiortc
 
-        aioice.ice.get_host_addresses = _loopback_addresses
-        _aiortc = aiortc
+            aioice.ice.get_host_addresses = _loopback_addresses
+            _aiortc = aiortc
     return _aiortc
+
+
+async def preload() -> None:
+    """Import aiortc off the event loop, so that the first call does not wait for it."""
+    if _aiortc is None:
+        await asyncio.to_thread(_load)
 
 
 def _loopback_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Protocol
 
 from vcall.sandbox.voice.media import BadSdp, Peer
@@ -120,9 +121,13 @@ class Ring:
             return False
         self.state = "cancelled" if reason == "RemoteCancel" else "timeout"
         self._decide(self.state)
-        code, text = ("REMOTE_CANCEL", "cancelled") if reason == "RemoteCancel" else (
-            "RING_TIMER",
-            "timeout",
+        code, text = (
+            ("REMOTE_CANCEL", "cancelled")
+            if reason == "RemoteCancel"
+            else (
+                "RING_TIMER",
+                "timeout",
+            )
         )
         for device in list(self.devices):
             await device.emit("rtc:hangup", self.events.rtc_hangup(reason))
@@ -177,7 +182,9 @@ class Ring:
     async def answer(self, device: Device, sdp: object) -> None:
         """The joined session's SDP answer: applied to the platform's peer, the leg answered."""
         if self.state != "joining" or device is not self.joined_by:
-            raise _conflict(f"the call is {self.state}" if self.state != "ringing" else "join first")
+            raise _conflict(
+                f"the call is {self.state}" if self.state != "ringing" else "join first"
+            )
         if not isinstance(sdp, str) or not sdp.strip():
             raise invalid("body.answer", "must be an SDP answer")
         assert self._peer is not None
@@ -193,23 +200,30 @@ class Ring:
         self._decide("answered")
         await device.emit("leg:status:update", self._status("answered"))
 
-    async def leave(self, device: Device | None, reason_code: str) -> None:
+    async def leave(self, device: Device | None, reason_code: str) -> Callable[[], Awaitable[None]]:
         """The member leaves: declining while it rings, hanging up once joined.
 
-        ``device`` is the session that joined, when known; the SDK's reject names no session.
-        Leaving a leg that has already ended is a no-op, as on the platform.
+        ``device`` is the session that joined, when known (the SDK's reject names no session).
+        Returns what to tell the user's other sessions, to be awaited once the leaving session
+        has its answer: a page that receives ``member:left`` before its own reject has been
+        answered takes it for a reject on another page. Leaving a leg that has already ended
+        is a no-op, as on the platform.
         """
         if self.state == "ringing":
             self.state = LEAVE_OUTCOMES.get(reason_code, "rejected")
             self._decide(self.state)
-            for other in list(self.devices):
-                if other is not device:
-                    left = self.events.member_left("REMOTE_REJECT", "call-rejected-by-callee")
-                    await other.emit("member:left", left)
-                    await other.emit("rtc:hangup", self.events.rtc_hangup("RejectedElsewhere"))
             await self._close_media()
-        elif self.state in ("joining", "answered") and device is self.joined_by:
+            return functools.partial(self._rejected_elsewhere, device)
+        if self.state in ("joining", "answered") and device is self.joined_by:
             await self._hang_up()
+        return _nothing
+
+    async def _rejected_elsewhere(self, device: Device | None) -> None:
+        for other in list(self.devices):
+            if other is not device:
+                left = self.events.member_left("REMOTE_REJECT", "call-rejected-by-callee")
+                await other.emit("member:left", left)
+                await other.emit("rtc:hangup", self.events.rtc_hangup("RejectedElsewhere"))
 
     async def gone(self, device: Device) -> None:
         """A session closed: it rings no more; if it had the call, that is a hang-up."""
@@ -249,6 +263,10 @@ class Ring:
             await peer.close()
 
 
+async def _nothing() -> None:
+    """Nothing to tell anyone."""
+
+
 def _conflict(message: str) -> ConversationError:
     return ConversationError("conversation:error:invalid-member-state", message, 409)
 
@@ -279,4 +297,3 @@ class Rings:
 
     def all(self) -> list[Ring]:
         return list(self._rings.values())
-

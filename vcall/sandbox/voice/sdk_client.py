@@ -121,7 +121,11 @@ class SdkClient:
         """Take the call ``invite`` (a ``member:invited`` message) as the SDK does; True once
         the media is connected."""
         body = invite["body"]
-        cid, mid, leg = body["conversation"]["conversation_id"], body["member_id"], body["channel"]["id"]
+        cid, mid, leg = (
+            body["conversation"]["conversation_id"],
+            body["member_id"],
+            body["channel"]["id"],
+        )
         await self._request(
             "PUT",
             f"/v0.3/conversations/{cid}/members/{mid}",
@@ -158,7 +162,9 @@ class SdkClient:
             params = {"reason_code": code, "reason_text": text, **params}
         await self._request("DELETE", f"/v0.2/conversations/{cid}/members/{mid}", params=params)
 
-    async def _request(self, method: str, path: str, *, token: str | None = None, **kwargs: Any) -> Any:
+    async def _request(
+        self, method: str, path: str, *, token: str | None = None, **kwargs: Any
+    ) -> Any:
         """A Conversation API request; its JSON (None for an empty body), or
         :class:`ConversationError` with the server's code."""
         assert self._http is not None, "create_session first"
@@ -194,4 +200,3 @@ class SdkClient:
                 await self._sio.disconnect()
         if self._http is not None:
             await self._http.close()
-

@@ -49,7 +49,11 @@ class ConversationError(VcallError):
 
 def not_found(what: str) -> ConversationError:
     """404 for a conversation, member or leg the caller cannot see."""
-    code = "conversation:error:member-not-found" if what == "member" else "conversation:error:not-found"
+    code = (
+        "conversation:error:member-not-found"
+        if what == "member"
+        else "conversation:error:not-found"
+    )
     return ConversationError(code, f"no such {what}", 404)
 
 
@@ -127,7 +131,11 @@ class ConversationEvents:
 
     def _envelope(self, body: dict[str, Any], *, stamped: bool = True) -> dict[str, Any]:
         self._last_id += 1
-        message: dict[str, Any] = {"body": body, "id": self._last_id, "cid": self.leg.conversation_id}
+        message: dict[str, Any] = {
+            "body": body,
+            "id": self._last_id,
+            "cid": self.leg.conversation_id,
+        }
         if stamped:
             message["timestamp"] = utc_now()
             message["application_id"] = self.leg.application_id
