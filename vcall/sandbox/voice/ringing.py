@@ -5,8 +5,9 @@ stand-in, all signed in over the socket) are sent ``member:invited`` with the pl
 offer; the first to join the member (``PUT …/members/{id}``, state ``joined``) takes the call
 and the others are told ``member:joined`` (``AnsweredElsewhere``); its RTC answer (``POST
 …/rtc/{leg}/answer``) is applied to the platform's peer and the leg is answered. A member that
-leaves while it rings (``DELETE …/members/{id}``) declines for every session: the others get
-``member:left`` then ``rtc:hangup`` (``RejectedElsewhere``).
+leaves while it rings (``DELETE …/members/{id}``) declines for every session: once it has its
+answer, the sessions get ``member:left`` then ``rtc:hangup`` (``RejectedElsewhere`` on the
+others).
 
 ``state`` goes ``ringing`` → ``joining`` → ``answered`` → ``completed``, or ends at
 ``rejected``, ``busy``, ``failed`` (the user declined, or media never came), ``cancelled`` or
@@ -66,7 +67,7 @@ class Ring:
         self.created = utc_now()
         self.events = ConversationEvents(leg)
         self._peer: Peer | None = None
-        self._sdp: str | None = None
+        self._invitation: dict[str, Any] | None = None
         self._history: list[dict[str, str]] = []
         loop = asyncio.get_running_loop()
         self._decided: asyncio.Future[str] = loop.create_future()
@@ -98,13 +99,14 @@ class Ring:
             await self._invite(device)
 
     async def _ensure_offer(self) -> None:
-        if self._sdp is None:
+        if self._invitation is None:
             self._peer = Peer()
-            self._sdp = await self._peer.offer()
+            # One event, however many sessions it goes to (and whenever they sign in).
+            self._invitation = self.events.member_invited(await self._peer.offer())
 
     async def _invite(self, device: Device) -> None:
-        assert self._sdp is not None
-        await device.emit("member:invited", self.events.member_invited(self._sdp))
+        assert self._invitation is not None
+        await device.emit("member:invited", self._invitation)
 
     async def decision(self, timeout: float) -> str | None:
         """The user's decision, or None if none came within ``timeout`` seconds."""
@@ -129,9 +131,10 @@ class Ring:
                 "timeout",
             )
         )
+        hangup, left = self.events.rtc_hangup(reason), self.events.member_left(code, text)
         for device in list(self.devices):
-            await device.emit("rtc:hangup", self.events.rtc_hangup(reason))
-            await device.emit("member:left", self.events.member_left(code, text))
+            await device.emit("rtc:hangup", hangup)
+            await device.emit("member:left", left)
         await self._close_media()
         return True
 
@@ -170,9 +173,10 @@ class Ring:
         self.state, self.joined_by = "joining", device
         loop = asyncio.get_running_loop()
         self._answer_timer = loop.call_later(ANSWER_TIMEOUT, self._no_answer)
+        joined = self.events.member_joined()
         for other in list(self.devices):
             if other is not device:
-                await other.emit("member:joined", self.events.member_joined())
+                await other.emit("member:joined", joined)
 
     def _no_answer(self) -> None:
         if self.state == "joining":
@@ -203,10 +207,11 @@ class Ring:
     async def leave(self, device: Device | None, reason_code: str) -> Callable[[], Awaitable[None]]:
         """The member leaves: declining while it rings, hanging up once joined.
 
-        ``device`` is the session that joined, when known (the SDK's reject names no session).
-        Returns what to tell the user's other sessions, to be awaited once the leaving session
-        has its answer: a page that receives ``member:left`` before its own reject has been
-        answered takes it for a reject on another page. Leaving a leg that has already ended
+        ``device`` is the session that joined, when known. Returns what to tell the user's
+        sessions, to be awaited once the leaving one has its answer: the SDK's reject names no
+        session, so all are told, and a page that receives ``member:left`` before its own
+        reject has been answered takes it for a reject on another page (in Chromium); after
+        the answer, it ignores it. Leaving a leg that has already ended
         is a no-op, as on the platform.
         """
         if self.state == "ringing":
@@ -219,11 +224,12 @@ class Ring:
         return _nothing
 
     async def _rejected_elsewhere(self, device: Device | None) -> None:
+        left = self.events.member_left("REMOTE_REJECT", "call-rejected-by-callee")
+        hangup = self.events.rtc_hangup("RejectedElsewhere")
         for other in list(self.devices):
             if other is not device:
-                left = self.events.member_left("REMOTE_REJECT", "call-rejected-by-callee")
                 await other.emit("member:left", left)
-                await other.emit("rtc:hangup", self.events.rtc_hangup("RejectedElsewhere"))
+                await other.emit("rtc:hangup", hangup)
 
     async def gone(self, device: Device) -> None:
         """A session closed: it rings no more; if it had the call, that is a hang-up."""
