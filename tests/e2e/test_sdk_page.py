@@ -1,0 +1,170 @@
+"""The real Vonage Client SDK in Chromium against the sandbox: every flow the page has.
+
+The page loads the bundle vcall serve installed (never ``sandbox.js``, never a script from
+elsewhere: the ``page`` fixture fails the test otherwise), signs in over ``/v2/rtc/`` and takes
+calls through the Conversation API; the platform's side of the media is aiortc, so Answer
+needs a real peer connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+from playwright.async_api import expect
+from test_page import IDLE, finished, open_page, place, shape, stored
+
+from vcall import tokens
+
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
+
+#: Records every RTCPeerConnection the page makes, with its states, for the tests to read.
+WATCH_PEERS = """
+window.__peers = [];
+const Native = window.RTCPeerConnection;
+window.RTCPeerConnection = function (...args) {
+  const pc = new Native(...args);
+  const seen = { states: [] };
+  window.__peers.push(seen);
+  pc.addEventListener("connectionstatechange", () => seen.states.push(pc.connectionState));
+  return pc;
+};
+window.RTCPeerConnection.prototype = Native.prototype;
+"""
+
+
+async def peer_states(page: Any) -> list[list[str]]:
+    return [p["states"] for p in await page.evaluate("window.__peers")]
+
+
+async def second_page(browser: Any, site: Any) -> Any:
+    context = await browser.new_context()
+    tab = await context.new_page()
+    tab.set_default_timeout(10_000)
+    await open_page(tab, site)
+    return tab
+
+
+async def test_answer_connects_the_media_and_runs_the_timer(page, site, seed_json):
+    await page.add_init_script(WATCH_PEERS)
+    await open_page(page, site)
+    call = await place(site, from_="447700900123")
+    await expect(page.locator("#notification")).to_have_text(
+        "You are receiving a call from 447700900123"
+    )
+    await page.click("#answer")
+    await expect(page.locator("#notification")).to_have_text("You are in a call")
+    assert "connected" in (await peer_states(page))[-1]
+    await expect(page.locator("#timer")).to_have_text("00:01", timeout=3_000)  # running
+    await page.click("#hangup")
+    await expect(page.locator("#status")).to_have_text("Call Status: completed")
+    summary = await finished(call)
+    assert summary["outcome"] == "answered"
+    events = stored(site, summary["conversation_uuid"])
+    seed = seed_json["events"]
+    assert [(e["status"], e["direction"]) for e in events] == [
+        (e["status"], e["direction"]) for e in seed
+    ]
+    for got, want in zip(events, seed, strict=True):
+        assert shape(got) == shape(want), want["status"]
+
+
+async def test_far_end_hangs_up(page, site):
+    await open_page(page, site)
+    call = await place(site, hold=0.5)  # the caller hangs up half a second after the answer
+    await page.click("#answer")
+    await expect(page.locator("#status")).to_have_text("Call Status: completed (REMOTE_HANGUP)")
+    await expect(page.locator("#notification")).to_have_text(IDLE)
+    summary = await finished(call)
+    assert [leg["status"] for leg in summary["legs"]] == ["completed", "completed"]
+
+
+@pytest.mark.parametrize(
+    ("button", "reason", "outcome"),
+    [("#answer", "AnsweredElsewhere", "answered"), ("#reject", "RejectedElsewhere", "rejected")],
+)
+async def test_two_pages_ring_and_one_decides(page, browser, site, button, reason, outcome):
+    await open_page(page, site)
+    other = await second_page(browser, site)
+    try:
+        call = await place(site, hold=0.3)
+        for tab in (page, other):
+            await expect(tab.locator("#answer")).to_be_visible()
+        await page.click(button)
+        await expect(other.locator("#status")).to_have_text(f"Call Status: cancelled ({reason})")
+        await expect(other.locator("#answer")).to_be_hidden()
+        if outcome == "rejected":
+            await expect(page.locator("#status")).to_have_text("Call Status: rejected")
+        summary = await finished(call)
+        assert summary["outcome"] == outcome and summary["pages"] == 2
+    finally:
+        await other.context.close()
+
+
+async def test_a_page_opened_while_it_rings_rings_too(page, browser, site):
+    await open_page(page, site)
+    call = await place(site, ring_timeout=10)
+    await expect(page.locator("#answer")).to_be_visible()
+    late = await second_page(browser, site)
+    try:
+        await expect(late.locator("#notification")).to_have_text(
+            "You are receiving a call from 441234567890"
+        )
+        await late.click("#answer")
+        await expect(late.locator("#notification")).to_have_text("You are in a call")
+        await expect(page.locator("#status")).to_have_text("Call Status: cancelled (AnsweredElsewhere)")
+        await late.click("#hangup")
+        assert (await finished(call))["outcome"] == "answered"
+    finally:
+        await late.context.close()
+
+
+async def test_a_session_the_server_ended_signs_in_again_and_rings(page, site):
+    """The server closes a session whose token ran out; the page's next renewal finds it gone,
+    signs in afresh and rings again."""
+    refused: list[str] = []
+
+    async def expire_first_renewal(route: Any) -> None:
+        if not refused:  # the first renewal is lost: the token runs out on the server
+            refused.append(route.request.url)
+            await route.abort()
+        else:
+            await route.continue_()
+
+    await page.route("**/v0.2/sessions/**", expire_first_renewal)
+    await open_page(page, site)
+    first = await page.evaluate("() => document.querySelector('#who').textContent")
+    await expect(page.locator("#error")).to_contain_text("could not renew the session")
+    # Signed in again, on a new session, and rung.
+    await expect(page.locator("#error")).to_be_hidden(timeout=site.token_ttl * 2000)
+    assert refused and first.startswith("Signed in as Alice")
+    call = await place(site, ring_timeout=5)
+    await expect(page.locator("#answer")).to_be_visible()
+    await page.click("#reject")
+    assert (await finished(call))["outcome"] == "rejected"
+
+
+async def test_a_refused_token_is_a_clear_error(page, site):
+    async def foreign_token(route: Any) -> None:
+        body = await (await route.fetch()).json()
+        claims, _ = tokens.decode(body["token"])
+        other_key, _ = tokens.new_key_pair()  # the right application, signed with a wrong key
+        body["token"] = tokens.mint(claims["application_id"], other_key, "Alice")
+        await route.fulfill(json=body)
+
+    await page.route("**/api/token", foreign_token)
+    started = time.monotonic()
+    await page.goto(site.page_url)
+    await expect(page.locator("#who")).to_have_text("Not signed in")
+    await expect(page.locator("#error")).to_have_text("Error: session:error:invalid-token")
+    assert time.monotonic() - started < 5  # refused at once, not the SDK's 5 s time-out
+
+
+async def test_no_invite_reaches_a_page_that_is_gone(page, site):
+    await open_page(page, site)
+    await page.context.close()
+    call = await place(site, ring_timeout=0.5)
+    summary = await asyncio.wait_for(finished(call), 10)
+    assert summary["outcome"] == "timeout"
