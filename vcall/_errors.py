@@ -5,6 +5,7 @@
     ├── InvalidInput           a request or value is not what it must be             400  2
     │   ├── InvalidEvent       a webhook body that is not a call event               400  2
     │   ├── NotAllowed         a method the route does not take                      405  2
+    │   ├── InvalidParameter   one field of a request, named, is wrong               400  2
     │   └── UnreadableBody     a webhook body that cannot be read                    400  2
     │       ├── BodyTooLarge   over the size limit                                   413  2
     │       └── BodyTimeout    not sent in time                                      408  2
@@ -12,7 +13,7 @@
     ├── Refused                a key, signature, token or person said no             401  2
     │   ├── Forbidden          not from here (another site's page)                   403  2
     │   ├── InvalidSignature   a webhook not signed with the expected secret         401  2
-    │   └── SessionRefused     a page's JWT refused by the sandbox's RTC             401  2
+    │   └── SessionRefused     a Client SDK JWT refused by the sandbox               401  2
     ├── Conflict               not possible in the current state (live mode, taken)  409  2
     ├── StoreError             the event store could not be opened or written        503  1
     └── RemoteError            another server failed or could not be reached         502  1
@@ -33,6 +34,10 @@ bug and shows a traceback.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
+E = TypeVar("E", bound="VcallError")
+
 
 class VcallError(Exception):
     """Base class: an expected failure with a message meant for a person."""
@@ -41,6 +46,9 @@ class VcallError(Exception):
     status: int = 500
     #: Seconds a client should wait before trying again (``Retry-After``), when it may.
     retry_after: int | None = None
+    #: The error's name in a protocol that has its own (the Client SDK's
+    #: ``conversation:error:not-found``); see :func:`coded`.
+    code: str | None = None
 
 
 class ConfigError(VcallError):
@@ -65,6 +73,15 @@ class NotAllowed(InvalidInput):
     """An HTTP method the route does not take (answered with ``Allow``)."""
 
     status = 405
+
+
+class InvalidParameter(InvalidInput):
+    """One field of a request is missing or malformed: ``name`` says which, ``reason`` why."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(f"{name}: {reason}")
+        self.name = name
+        self.reason = reason
 
 
 class UnreadableBody(InvalidInput):
@@ -111,7 +128,7 @@ class InvalidSignature(Refused):
 
 
 class SessionRefused(Refused):
-    """A page's JWT was not accepted; ``code`` is the SDK-style error code."""
+    """A Client SDK JWT was not accepted (by the sandbox); ``code`` is the SDK's error code."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -172,6 +189,12 @@ _BY_STATUS: dict[int, type[VcallError]] = {
     cls.status: cls for cls in (InvalidInput, Refused, NotFound, Conflict, StoreError)
 }
 _BY_STATUS[Forbidden.status] = Forbidden
+
+
+def coded(error: E, code: str) -> E:
+    """``error`` with its name in the protocol it is answered in (:attr:`VcallError.code`)."""
+    error.code = code
+    return error
 
 
 def for_answer(status: int, message: str) -> VcallError:

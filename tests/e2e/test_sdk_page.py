@@ -16,7 +16,7 @@ import pytest
 from playwright.async_api import expect
 from test_page import IDLE, finished, open_page, place, shape, stored
 
-from vcall import tokens
+from vcall import keygen, tokens
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
@@ -114,7 +114,9 @@ async def test_a_page_opened_while_it_rings_rings_too(page, browser, site):
         )
         await late.click("#answer")
         await expect(late.locator("#notification")).to_have_text("You are in a call")
-        await expect(page.locator("#status")).to_have_text("Call Status: cancelled (AnsweredElsewhere)")
+        await expect(page.locator("#status")).to_have_text(
+            "Call Status: cancelled (AnsweredElsewhere)"
+        )
         await late.click("#hangup")
         assert (await finished(call))["outcome"] == "answered"
     finally:
@@ -150,7 +152,7 @@ async def test_a_refused_token_is_a_clear_error(page, site):
     async def foreign_token(route: Any) -> None:
         body = await (await route.fetch()).json()
         claims, _ = tokens.decode(body["token"])
-        other_key, _ = tokens.new_key_pair()  # the right application, signed with a wrong key
+        other_key, _ = keygen.new_key_pair()  # the right application, signed with a wrong key
         body["token"] = tokens.mint(claims["application_id"], other_key, "Alice")
         await route.fulfill(json=body)
 

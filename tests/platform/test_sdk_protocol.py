@@ -14,12 +14,13 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from vcall import tokens
+from vcall import keygen, tokens
+from vcall._errors import SessionRefused, VcallError
 from vcall.sandbox.voice.client_sessions import SOCKET_PATH, ClientSessions
 from vcall.sandbox.voice.conversation_api import ConversationApi
 from vcall.sandbox.voice.ringing import Ring, Rings
-from vcall.sandbox.voice.sdk_client import SdkClient, SessionRefused
-from vcall.sandbox.voice.sdk_messages import AppLeg, ConversationError
+from vcall.sandbox.voice.sdk_client import SdkClient
+from vcall.sandbox.voice.sdk_messages import AppLeg
 
 KEY = "page-key"
 
@@ -103,7 +104,7 @@ async def test_sign_in_answers_session_success(server, devices):
     ("make", "code"),
     [
         (lambda s: "not-a-jwt", "session:error:invalid-token"),
-        (lambda s: s.token(key=tokens.new_key_pair()[0]), "session:error:invalid-token"),
+        (lambda s: s.token(key=keygen.new_key_pair()[0]), "session:error:invalid-token"),
         (lambda s: s.token("Bob"), "session:error:invalid-token"),
         (lambda s: s.token(ttl=1, now=int(time.time()) - 10), "session:error:expired-token"),
         (lambda s: s.token(acl={"paths": {"/*/users/**": {}}}), "system:error:permission"),
@@ -142,7 +143,7 @@ async def test_every_session_rings_and_the_first_to_answer_takes_it(server, devi
     joined = await second.next_event("member:joined")
     assert joined["body"]["member_id"] == body["member_id"]
     assert (await first.next_event("leg:status:update"))["body"]["status"] == "answered"
-    with pytest.raises(ConversationError) as late:
+    with pytest.raises(VcallError) as late:
         await second.answer(invite)
     assert (late.value.status, late.value.code) == (409, "conversation:error:invalid-member-state")
 
@@ -248,7 +249,7 @@ async def test_expiry_closes_the_socket_unless_refreshed(server, devices):
     await refreshed.refresh_session(server.token(ttl=60))
     await asyncio.wait_for(expiring.disconnected.wait(), 5)
     assert [s.id for s in server.sessions.of_user(server.user["id"])] == [refreshed.session_id]
-    with pytest.raises(ConversationError) as gone:
+    with pytest.raises(VcallError) as gone:
         await expiring.refresh_session(server.token())
     assert gone.value.status == 404
 

@@ -7,8 +7,8 @@ application (verified with the public key the sandbox holds for it), names that 
 ``**`` for any rest; a rule may narrow the methods (``{"methods": ["GET"]}``). A token with no
 ``acl`` covers nothing.
 
-Each refusal carries the code the Client SDK maps to its own error: on the socket it is the
-event name to emit, over HTTP the ``code`` of a Conversation API error.
+Each refusal carries the code the Client SDK maps to its own error (``code``): on the socket it
+is the name of the event to send, over HTTP the ``code`` of a Conversation API error.
 """
 
 from __future__ import annotations
@@ -20,22 +20,16 @@ from typing import TYPE_CHECKING, Any
 
 import jwt
 
-from vcall.sandbox.voice.sdk_messages import ConversationError
+from vcall._errors import Forbidden, SessionRefused, coded
 
 if TYPE_CHECKING:
-    from vcall.sandbox.state import SandboxState
+    from vcall.sandbox.account import SandboxState
 
-
-class ClientRefused(ConversationError):
-    """A client's JWT, or what it asked for, was refused; ``code`` is the SDK's error code
-    (on the socket, the name of the event to send)."""
-
-
-#: The refusals, by what went wrong: (code, HTTP status).
-EXPIRED = ("system:error:expired-token", 401)
-INVALID = ("system:error:invalid-token", 401)
-UNKNOWN_USER = ("user:error:invalid-user", 401)
-FORBIDDEN = ("system:error:permission", 403)
+#: The refusals' codes, by what went wrong.
+EXPIRED = "system:error:expired-token"
+INVALID = "system:error:invalid-token"
+UNKNOWN_USER = "user:error:invalid-user"
+FORBIDDEN = "system:error:permission"
 
 
 @dataclass(frozen=True)
@@ -49,7 +43,7 @@ class Identity:
     acl: dict[str, Any]
 
     def require(self, method: str, path: str) -> None:
-        """Raise :class:`ClientRefused` unless the token's ACL covers ``method path``."""
+        """Raise :class:`~vcall._errors.Forbidden` unless the token's ACL covers ``method path``."""
         paths = self.acl.get("paths") if isinstance(self.acl, dict) else None
         for pattern, rule in (paths or {}).items():
             if not isinstance(pattern, str) or not _glob(pattern).fullmatch(path):
@@ -57,22 +51,23 @@ class Identity:
             methods = rule.get("methods") if isinstance(rule, dict) else None
             if not methods or method.upper() in {str(m).upper() for m in methods}:
                 return
-        raise ClientRefused(FORBIDDEN[0], f"the token's acl does not cover {method} {path}", 403)
+        raise coded(Forbidden(f"the token's acl does not cover {method} {path}"), FORBIDDEN)
 
 
 def authenticate(state: SandboxState, token: object) -> Identity:
-    """The identity ``token`` proves; raises :class:`ClientRefused` with the SDK's code."""
+    """The identity ``token`` proves; raises :class:`~vcall._errors.SessionRefused` with the
+    SDK's code."""
     if not isinstance(token, str) or not token:
-        raise _refused(INVALID, "no token")
+        raise SessionRefused(INVALID, "no token")
     try:
         unverified = jwt.decode(token, options={"verify_signature": False})
     except jwt.InvalidTokenError as exc:
-        raise _refused(INVALID, f"not a JWT: {exc}") from None
+        raise SessionRefused(INVALID, f"not a JWT: {exc}") from None
     app_id = unverified.get("application_id")
     app = state.application(app_id) if isinstance(app_id, str) else None
     public_key = (app or {}).get("keys", {}).get("public_key")
     if not public_key:
-        raise _refused(INVALID, "the token's application_id is not a sandbox application")
+        raise SessionRefused(INVALID, "the token's application_id is not a sandbox application")
     try:
         claims = jwt.decode(
             token,
@@ -81,19 +76,15 @@ def authenticate(state: SandboxState, token: object) -> Identity:
             options={"require": ["exp", "iat", "sub"], "verify_aud": False},
         )
     except jwt.ExpiredSignatureError:
-        raise _refused(EXPIRED, "the token has expired") from None
+        raise SessionRefused(EXPIRED, "the token has expired") from None
     except jwt.InvalidTokenError as exc:
-        raise _refused(INVALID, f"token refused: {exc}") from None
+        raise SessionRefused(INVALID, f"token refused: {exc}") from None
     sub = claims["sub"]
     user = state.user_by_name(sub, app_id) if isinstance(sub, str) else None
     if user is None:
-        raise _refused(UNKNOWN_USER, f"no user {sub!r} in application {app_id}")
+        raise SessionRefused(UNKNOWN_USER, f"no user {sub!r} in application {app_id}")
     acl = claims.get("acl")
     return Identity(app_id, str(user["id"]), str(user["name"]), float(claims["exp"]), acl or {})
-
-
-def _refused(kind: tuple[str, int], message: str) -> ClientRefused:
-    return ClientRefused(kind[0], message, kind[1])
 
 
 @functools.lru_cache(maxsize=64)

@@ -25,12 +25,13 @@ from urllib.parse import parse_qs
 import socketio
 from aiohttp import web
 
+from vcall._errors import Refused
 from vcall.sandbox.voice import media
-from vcall.sandbox.voice.client_auth import ClientRefused, Identity, authenticate
+from vcall.sandbox.voice.client_auth import Identity, authenticate
 from vcall.sandbox.voice.sdk_messages import not_found, session_success
 
 if TYPE_CHECKING:
-    from vcall.sandbox.state import SandboxState
+    from vcall.sandbox.account import SandboxState
     from vcall.sandbox.voice.ringing import Rings
 
 logger = logging.getLogger("vcall.sandbox.sessions")
@@ -131,10 +132,10 @@ class ClientSessions:
             identity = authenticate(self.state, token)
             # A session is a resource under /sessions, as the ACL presets name it.
             identity.require("POST", f"/v0.2/sessions/{session_id}")
-        except ClientRefused as exc:
+        except Refused as exc:
             # The SDK reads the refusal from an event; then the socket goes.
             logger.info("session refused: %s", exc)
-            await self.sio.emit(exc.code, {}, to=sid)
+            await self.sio.emit(exc.code or "system:error:invalid-token", {}, to=sid)
             self.spawn(self.sio.disconnect(sid))
             return
         session = Session(self, sid, session_id, identity)

@@ -25,11 +25,12 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from vcall._errors import InvalidParameter, VcallError
 from vcall.sandbox.voice.client_auth import Identity, authenticate
-from vcall.sandbox.voice.sdk_messages import ConversationError, error_body, invalid, not_found
+from vcall.sandbox.voice.sdk_messages import error_body, not_found
 
 if TYPE_CHECKING:
-    from vcall.sandbox.state import SandboxState
+    from vcall.sandbox.account import SandboxState
     from vcall.sandbox.voice.client_sessions import ClientSessions
     from vcall.sandbox.voice.ringing import Rings
 
@@ -69,7 +70,7 @@ class ConversationApi:
             try:
                 identity = self._identity(request)
                 result = await handler(request, identity)
-            except ConversationError as exc:
+            except VcallError as exc:
                 return web.json_response(error_body(exc), status=exc.status, headers=_NO_STORE)
             if isinstance(result, Afterwards):
                 # Answer first, then tell the others (see Ring.leave).
@@ -104,7 +105,7 @@ class ConversationApi:
         if request.match_info["mid"] != ring.leg.member_id:
             raise not_found("member")
         if body.get("state") != "joined":
-            raise invalid("state", "only 'joined' is supported here")
+            raise InvalidParameter("state", "only 'joined' is supported here")
         session = self.sessions.get(body.get("originating_session"), identity)
         if not ring.rang(session):
             raise not_found("member")
@@ -140,7 +141,7 @@ async def _json_object(request: web.Request) -> dict[str, Any]:
     try:
         body = json.loads(await request.read())
     except (ValueError, UnicodeDecodeError):
-        raise invalid("body", "must be a JSON object") from None
+        raise InvalidParameter("body", "must be a JSON object") from None
     if not isinstance(body, dict):
-        raise invalid("body", "must be a JSON object")
+        raise InvalidParameter("body", "must be a JSON object")
     return body

@@ -24,15 +24,10 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Protocol
 
+from vcall._errors import InvalidParameter
+from vcall.events import utc_now
 from vcall.sandbox.voice.media import BadSdp, Peer
-from vcall.sandbox.voice.sdk_messages import (
-    AppLeg,
-    ConversationError,
-    ConversationEvents,
-    invalid,
-    not_found,
-)
-from vcall.store.sqlite import utc_now
+from vcall.sandbox.voice.sdk_messages import AppLeg, ConversationEvents, conflict, not_found
 
 logger = logging.getLogger("vcall.sandbox.ringing")
 
@@ -169,7 +164,7 @@ class Ring:
     async def join(self, device: Device) -> None:
         """``device`` picks up: the leg is its; the user's other sessions stop ringing."""
         if self.state != "ringing":
-            raise _conflict(f"the call is {self.state}")
+            raise conflict(f"the call is {self.state}")
         self.state, self.joined_by = "joining", device
         loop = asyncio.get_running_loop()
         self._answer_timer = loop.call_later(ANSWER_TIMEOUT, self._no_answer)
@@ -186,18 +181,16 @@ class Ring:
     async def answer(self, device: Device, sdp: object) -> None:
         """The joined session's SDP answer: applied to the platform's peer, the leg answered."""
         if self.state != "joining" or device is not self.joined_by:
-            raise _conflict(
-                f"the call is {self.state}" if self.state != "ringing" else "join first"
-            )
+            raise conflict(f"the call is {self.state}" if self.state != "ringing" else "join first")
         if not isinstance(sdp, str) or not sdp.strip():
-            raise invalid("body.answer", "must be an SDP answer")
+            raise InvalidParameter("body.answer", "must be an SDP answer")
         assert self._peer is not None
         try:
             await self._peer.accept(sdp)
         except BadSdp as exc:
-            raise invalid("body.answer", str(exc)) from None
+            raise InvalidParameter("body.answer", str(exc)) from None
         if self.state != "joining":  # the caller gave up while the answer was applied
-            raise _conflict(f"the call is {self.state}")
+            raise conflict(f"the call is {self.state}")
         self.state = "answered"
         if self._answer_timer is not None:
             self._answer_timer.cancel()
@@ -271,10 +264,6 @@ class Ring:
 
 async def _nothing() -> None:
     """Nothing to tell anyone."""
-
-
-def _conflict(message: str) -> ConversationError:
-    return ConversationError("conversation:error:invalid-member-state", message, 409)
 
 
 class Rings:

@@ -19,9 +19,9 @@ from urllib.parse import urlencode
 import aiohttp
 import socketio
 
+from vcall._errors import SessionRefused, coded, for_answer
 from vcall.sandbox.voice.client_sessions import SOCKET_PATH
 from vcall.sandbox.voice.media import Peer
-from vcall.sandbox.voice.sdk_messages import ConversationError
 
 #: The events that end a sign-in attempt with a refusal, as the SDK maps them.
 REFUSALS = {
@@ -35,14 +35,6 @@ REFUSALS = {
 SESSION_TIMEOUT = 5.0
 #: Seconds ``answer`` waits for the media to connect (the SDK's promise waits for it too).
 MEDIA_TIMEOUT = 10.0
-
-
-class SessionRefused(Exception):
-    """``create_session`` failed; ``code`` is what the SDK would reject with."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
 
 
 class SdkClient:
@@ -65,7 +57,8 @@ class SdkClient:
         self._sio: socketio.AsyncClient | None = None
 
     async def create_session(self, token: str) -> str:
-        """Sign in; the session id, or :class:`SessionRefused` with the SDK's code."""
+        """Sign in; the session id, or :class:`~vcall._errors.SessionRefused` with the code the
+        SDK would reject with."""
         self._http = aiohttp.ClientSession()
         self._sio = socketio.AsyncClient(http_session=self._http, reconnection=False)
         answer: asyncio.Future[str] = asyncio.get_running_loop().create_future()
@@ -77,14 +70,16 @@ class SdkClient:
                 self.session_id, self.user_id = body.get("id"), body.get("user_id")
                 answer.set_result(str(self.session_id))
             elif event in REFUSALS and not answer.done():
-                answer.set_exception(SessionRefused(REFUSALS[event]))
+                answer.set_exception(SessionRefused(REFUSALS[event], "sign-in failed"))
             else:
                 self.events.put_nowait((event, message))
 
         async def disconnect(*reason: Any) -> None:
             self.disconnected.set()
             if not answer.done():
-                answer.set_exception(SessionRefused("session:error:websocket-transport-invalid"))
+                answer.set_exception(
+                    SessionRefused("session:error:websocket-transport-invalid", "sign-in failed")
+                )
 
         self._sio.on("*", any_event)
         self._sio.on("disconnect", disconnect)
@@ -95,11 +90,13 @@ class SdkClient:
                 url, transports=["websocket"], socketio_path=SOCKET_PATH.strip("/")
             )
         except socketio.exceptions.ConnectionError:
-            raise SessionRefused("session:error:websocket-transport-invalid") from None
+            raise SessionRefused(
+                "session:error:websocket-transport-invalid", "sign-in failed"
+            ) from None
         try:
             session = await asyncio.wait_for(answer, SESSION_TIMEOUT)
         except TimeoutError:
-            raise SessionRefused("session:error:timeout") from None
+            raise SessionRefused("session:error:timeout", "sign-in failed") from None
         self.token = token
         return session
 
@@ -165,8 +162,8 @@ class SdkClient:
     async def _request(
         self, method: str, path: str, *, token: str | None = None, **kwargs: Any
     ) -> Any:
-        """A Conversation API request; its JSON (None for an empty body), or
-        :class:`ConversationError` with the server's code."""
+        """A Conversation API request; its JSON (None for an empty body), or the refusal read
+        back into vcall's errors, with the server's ``code``."""
         assert self._http is not None, "create_session first"
         headers = {"Authorization": f"bearer {token or self.token}"}
         params = {**kwargs.pop("params", {}), "key": self.page_key}
@@ -180,11 +177,8 @@ class SdkClient:
                 data = None
             if resp.status >= 400:
                 error = data if isinstance(data, dict) else {}
-                raise ConversationError(
-                    str(error.get("code", f"http:{resp.status}")),
-                    str(error.get("detail", text)),
-                    resp.status,
-                )
+                detail = str(error.get("detail", text))
+                raise coded(for_answer(resp.status, detail), str(error.get("code", "")))
             return data
 
     async def _close_media(self) -> None:

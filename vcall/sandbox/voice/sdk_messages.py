@@ -12,8 +12,17 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from vcall._errors import VcallError
-from vcall.store.sqlite import utc_now
+from vcall._errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    InvalidParameter,
+    NotFound,
+    Refused,
+    VcallError,
+    coded,
+)
+from vcall.events import utc_now
 
 #: Who the platform's own ``leg:status:update`` events come from: the SDK ignores those
 #: without a ``from_user``, and those from the session's own user.
@@ -38,44 +47,43 @@ _QUALITY = {
 }
 
 
-class ConversationError(VcallError):
-    """A Conversation API refusal: ``code`` and ``status`` as Vonage answers them."""
+#: The Conversation API's code for each kind of refusal that carries none of its own.
+_CODES: tuple[tuple[type[VcallError], str], ...] = (
+    (Forbidden, "system:error:permission"),
+    (Refused, "system:error:invalid-token"),
+    (NotFound, "conversation:error:not-found"),
+    (Conflict, "conversation:error:invalid-member-state"),
+    (InvalidInput, "http:error:validation-fail"),
+)
 
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.code = code
-        self.status = status
 
-
-def not_found(what: str) -> ConversationError:
-    """404 for a conversation, member or leg the caller cannot see."""
+def not_found(what: str) -> NotFound:
+    """404 for a conversation, member, leg or session the caller cannot see."""
     code = (
         "conversation:error:member-not-found"
         if what == "member"
         else "conversation:error:not-found"
     )
-    return ConversationError(code, f"no such {what}", 404)
+    return coded(NotFound(f"no such {what}"), code)
 
 
-def invalid(name: str, reason: str) -> ConversationError:
-    """400 for a request field that is missing or malformed."""
-    error = ConversationError("http:error:validation-fail", f"{name}: {reason}")
-    error.invalid_parameters = [{"name": name, "reason": reason}]  # type: ignore[attr-defined]
-    return error
+def conflict(message: str) -> Conflict:
+    """409: the leg is not in a state where that can be done."""
+    return coded(Conflict(message), "conversation:error:invalid-member-state")
 
 
-def error_body(error: ConversationError) -> dict[str, Any]:
-    """A ``CSError`` as the SDK parses it from any 4xx but 401."""
+def error_body(error: VcallError) -> dict[str, Any]:
+    """The Conversation API's error (``CSError``), as the SDK reads any 4xx but 401."""
+    code = error.code or next((c for kind, c in _CODES if isinstance(error, kind)), "")
     body: dict[str, Any] = {
-        "type": error.code,
-        "title": error.code.rsplit(":", 1)[-1].replace("-", " "),
-        "code": error.code,
+        "type": code,
+        "title": code.rsplit(":", 1)[-1].replace("-", " "),
+        "code": code,
         "detail": str(error),
         "instance": str(uuid.uuid4()),
     }
-    params = getattr(error, "invalid_parameters", None)
-    if params:
-        body["invalid_parameters"] = params
+    if isinstance(error, InvalidParameter):
+        body["invalid_parameters"] = [{"name": error.name, "reason": error.reason}]
     return body
 
 

@@ -15,8 +15,8 @@ import asyncio
 import contextlib
 import logging
 
+from vcall._errors import VcallError
 from vcall.sandbox.voice.sdk_client import SdkClient
-from vcall.sandbox.voice.sdk_messages import ConversationError
 
 logger = logging.getLogger("vcall.sandbox.stand_in")
 
@@ -56,7 +56,7 @@ class StandIn:
                     await self.client.next_event("rtc:hangup", timeout=self.hold)
                     return  # the caller hung up first
             await self.client.hangup(invite)
-        except ConversationError as exc:
+        except VcallError as exc:
             # The platform moved on meanwhile (the caller gave up): nothing left to play.
             logger.debug("stand-in: %s", exc)
         except OSError as exc:
