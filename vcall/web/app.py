@@ -103,7 +103,7 @@ def create_app(
     voice.add_routes(app, verifier)
     api.add_routes(app)
     if options.sandbox:
-        for method, path, handler in platform_routes.attach(app, options.paths):
+        for method, path, handler in platform_routes.attach(app, options.paths, options.page_key):
             app.router.add_route(method, path, guarded(handler))
     else:
         for path in platform_routes.PATHS:

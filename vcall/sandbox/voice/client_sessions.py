@@ -19,6 +19,7 @@ import contextlib
 import logging
 import time
 import uuid
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
@@ -105,6 +106,19 @@ class ClientSessions:
     def of_user(self, user_id: str) -> list[Session]:
         """The user's sessions signed in now."""
         return [s for s in self._by_id.values() if s.user_id == user_id]
+
+    def signed_in(self, application_id: str, names: Iterable[str]) -> int:
+        """How many sessions are signed in as these users of the application."""
+        wanted = set(names)
+        return sum(
+            1
+            for s in self._by_id.values()
+            if s.identity.application_id == application_id and s.identity.user_name in wanted
+        )
+
+    def session(self, session_id: str) -> Session:
+        """A signed-in session by id (the platform's own stand-in's)."""
+        return self._by_id[session_id]
 
     def get(self, session_id: object, identity: Identity) -> Session:
         """The session ``identity`` names as its ``originating_session``; 404 if not its own."""

@@ -7,8 +7,9 @@ handles it here handles it live:
 2. the linked application's answer URL is fetched (method and timeouts from the
    application; one retry, then the fallback URL — :mod:`.hooks`);
 3. inbound ``answered``, then the NCCO runs: ``talk`` takes time in proportion to its text,
-   ``connect`` to an app user rings that user's pages (or a headless stand-in,
-   :mod:`.rtc`) as a new outbound leg (``started``, then ``answered`` or ``rejected`` /
+   ``connect`` to an app user rings that user's Client SDK sessions (the pages, or the
+   headless stand-in of a call with an outcome, :mod:`.stand_in`; :mod:`.ringing`) as a new
+   outbound leg (``started``, then ``answered`` or ``rejected`` /
    ``timeout`` / ``cancelled`` / ``busy`` / ``failed``); anything else is reported as an
    error event and skipped;
 4. ``completed`` for the app leg (if it was answered), then for the inbound leg.
@@ -32,16 +33,21 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 
 from vcall import state as state_file
+from vcall import tokens
 from vcall._errors import ConfigError, Conflict, WebhookFailed
+from vcall.config import load_settings
 from vcall.sandbox.voice.hooks import CallWebhooks, HookUrl, Route, resolve_route
 from vcall.sandbox.voice.legs import Leg, error_event
 from vcall.sandbox.voice.request import CONNECT_LIMIT, CallRequest, Outcome
-from vcall.sandbox.voice.rtc import Device, Ring, RtcHub, StandIn
+from vcall.sandbox.voice.ringing import Device, Ring
+from vcall.sandbox.voice.sdk_messages import AppLeg
+from vcall.sandbox.voice.stand_in import StandIn
 from vcall.statuses import TERMINAL
 
 if TYPE_CHECKING:
     from vcall.paths import Paths
     from vcall.sandbox.account import SandboxState
+    from vcall.sandbox.voice.client_sessions import ClientSessions
 
 logger = logging.getLogger("vcall.sandbox.voice.platform")
 
@@ -63,18 +69,25 @@ class Call:
     """One simulated call: its legs, its events and how it ended."""
 
     def __init__(
-        self, request: CallRequest, to: str, route: Route, hooks: CallWebhooks, rtc: RtcHub
+        self,
+        request: CallRequest,
+        to: str,
+        route: Route,
+        hooks: CallWebhooks,
+        platform: Platform,
+        origin: str | None,
     ):
         self.request = request
         self.route = route
         self.hooks = hooks
-        self.rtc = rtc
+        self.platform = platform
+        self.origin = origin
         self.id = f"CON-{uuid.uuid4()}"
         self.inbound = Leg(uuid.uuid4().hex, self.id, "inbound", request.from_, to)
         self.app_legs: list[Leg] = []
         self.errors: list[str] = []
         # Pages signed in as the application's users now; once ringing, the pages rung.
-        self.pages = sum(len(rtc.devices(user)) for user in route.users)
+        self.pages = platform.sessions.signed_in(route.application_id, route.users)
         self.task: asyncio.Task[None] | None = None
         self._player: asyncio.Task[None] | None = None
         self._caller_hung_up = False
@@ -242,21 +255,26 @@ class Call:
             self._error(f"connect: the application has no user {user!r}")
             self._emit(leg.progress("failed"), hook)
             return True
-        request = self.request
-        stand_in: StandIn | None = None
+        user_id = await asyncio.to_thread(self.platform.user_id, self.route, user)
+        app_leg = AppLeg(
+            self.id,
+            f"MEM-{uuid.uuid4()}",
+            leg.uuid,
+            user_id,
+            user,
+            leg.from_,
+            self.route.application_id,
+        )
+        stand_in = self._stand_in() if self.request.outcome is not None else None
         devices: list[Device]
-        if request.outcome is not None:
-            stand_in = StandIn(
-                request.outcome,
-                request.answer_after,
-                STAND_IN_HOLD if request.hold is None else request.hold,
-            )
-            devices = [stand_in]
+        if stand_in is not None:
+            token = await asyncio.to_thread(self.platform.stand_in_token, self.route, user)
+            session = await stand_in.sign_in(token)
+            devices = [self.platform.sessions.session(session)]
         else:
-            devices = self.rtc.devices(user)
-            self.pages = len(devices)
-        ring = Ring(leg.uuid, leg.from_, devices)
-        self.rtc.track(ring)
+            devices = list(self.platform.sessions.of_user(user_id))
+        ring = Ring(app_leg, devices, private=stand_in is not None)
+        self.platform.sessions.rings.track(ring)
         try:
             return await self._connected(ring, leg, hook, action)
         except asyncio.CancelledError:
@@ -264,9 +282,23 @@ class Call:
                 await self._caller_left(ring, leg, hook)
             raise
         finally:
-            self.rtc.untrack(ring)
+            self.platform.sessions.rings.untrack(ring)
+            if stand_in is None:
+                self.pages = ring.rung
+            await ring.close()
             if stand_in is not None:
-                stand_in.stop()
+                await stand_in.close()
+
+    def _stand_in(self) -> StandIn:
+        """The headless user for a call with an outcome: it signs in where pages do."""
+        request = self.request
+        if self.origin is None:
+            raise Conflict("a call with an outcome needs the address its stand-in signs in to")
+        hold = STAND_IN_HOLD if request.hold is None else request.hold
+        assert request.outcome is not None
+        return StandIn(
+            self.origin, self.platform.page_key, request.outcome, request.answer_after, hold
+        )
 
     async def _connected(
         self, ring: Ring, leg: Leg, hook: HookUrl | None, action: dict[str, Any]
@@ -334,10 +366,14 @@ def _connect_event_hook(action: dict[str, Any]) -> HookUrl | None:
 class Platform:
     """Places simulated calls and keeps the recent ones for status queries."""
 
-    def __init__(self, state: SandboxState, rtc: RtcHub, paths: Paths) -> None:
+    def __init__(
+        self, state: SandboxState, sessions: ClientSessions, paths: Paths, page_key: str
+    ) -> None:
         self.state = state
-        self.rtc = rtc
+        self.sessions = sessions
         self.paths = paths
+        #: What the stand-in presents to reach the socket, as pages do.
+        self.page_key = page_key
         self._http: aiohttp.ClientSession | None = None
         self._calls: OrderedDict[str, Call] = OrderedDict()
 
@@ -376,13 +412,36 @@ class Platform:
                 return str(number["msisdn"])
         raise ConfigError("no sandbox number is linked to an application: run `vcall setup`")
 
-    async def place(self, request: CallRequest) -> Call:
-        """Start a call; it runs in the background (see :meth:`Call.wait`)."""
+    def user_id(self, route: Route, name: str) -> str:
+        """The id of the application's user ``name`` (the SDK's sessions are by id)."""
+        user = self.state.user_by_name(name, route.application_id)
+        if user is None:
+            raise ConfigError(f"the application has no user {name!r}: run `vcall setup`")
+        return str(user["id"])
+
+    def stand_in_token(self, route: Route, user: str) -> str:
+        """A client JWT for the stand-in, signed with the key `vcall setup` keeps (the stand-in
+        is the customer's device, not Vonage's: it signs in as a page would)."""
+        settings = load_settings(self.paths)
+        if settings.application_id != route.application_id or not settings.private_key:
+            raise ConfigError(
+                "the stand-in signs in with the application's private key, which `vcall setup` "
+                "keeps: run `vcall setup`"
+            )
+        key = tokens.load_key(settings.private_key)
+        return tokens.mint(route.application_id, key, user)
+
+    async def place(self, request: CallRequest, origin: str | None = None) -> Call:
+        """Start a call; it runs in the background (see :meth:`Call.wait`).
+
+        ``origin`` is this server's address as the stand-in reaches it (needed for a call with
+        an outcome).
+        """
         if self._http is None:
             raise Conflict("the sandbox platform is not running")
         to = request.to or await asyncio.to_thread(self.default_number)
         route = await asyncio.to_thread(resolve_route, self.state, to)
-        call = Call(request, to, route, CallWebhooks(self._http, route), self.rtc)
+        call = Call(request, to, route, CallWebhooks(self._http, route), self, origin)
         self._calls[call.id] = call
         while len(self._calls) > KEEP_CALLS:
             oldest = next(iter(self._calls.values()))

@@ -59,6 +59,8 @@ class Ring:
         self.private = private
         self.state = "ringing"
         self.joined_by: Device | None = None
+        #: How many sessions were sent the invite.
+        self.rung = 0
         self.created = utc_now()
         self.events = ConversationEvents(leg)
         self._peer: Peer | None = None
@@ -101,6 +103,7 @@ class Ring:
 
     async def _invite(self, device: Device) -> None:
         assert self._invitation is not None
+        self.rung += 1
         await device.emit("member:invited", self._invitation)
 
     async def decision(self, timeout: float) -> str | None:
