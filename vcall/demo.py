@@ -59,7 +59,7 @@ async def run_demo(
             result = await asyncio.to_thread(run_setup, mode="sandbox", public_url=url)
             on_ready(DemoReady(url, f"{url}/?key={options.page_key}", result))
             if call is not None:
-                placed = await app[PLATFORM].place(call)
+                placed = await app[PLATFORM].place(call, origin=url)
                 await placed.wait(None)
                 on_call(placed.summary())
             if keep_serving:

@@ -15,7 +15,7 @@ EVIL = {"Origin": "https://evil.example"}
 
 @pytest.fixture
 async def sandbox_client(aiohttp_client, options):  # type: ignore[no-untyped-def]
-    """vcall serve in sandbox mode: it mounts the page's WebSocket at /sandbox/rtc."""
+    """vcall serve in sandbox mode: it mounts the Client SDK's socket at /v2/rtc/."""
     return await aiohttp_client(create_app(replace(options, sandbox=True)))
 
 
@@ -29,16 +29,17 @@ async def test_event_stream_needs_the_key_and_this_origin(client, options):
 
 
 async def test_websocket_needs_the_key_and_this_origin(sandbox_client, options):
+    socket = "/v2/rtc/?EIO=4&transport=websocket"
     for kwargs in ({}, {"params": {"key": "wrong"}}):
         with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
-            await sandbox_client.ws_connect("/sandbox/rtc", **kwargs)
+            await sandbox_client.ws_connect(socket, **kwargs)
         assert refused.value.status == 401
     key = {"Authorization": f"Bearer {options.page_key}"}
     with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
-        await sandbox_client.ws_connect("/sandbox/rtc", headers={**key, **EVIL})
+        await sandbox_client.ws_connect(socket, headers={**key, **EVIL})
     assert refused.value.status == 403
     own = {"Origin": f"http://{sandbox_client.host}:{sandbox_client.port}"}
-    ws = await sandbox_client.ws_connect("/sandbox/rtc", headers={**key, **own})
+    ws = await sandbox_client.ws_connect(socket, headers={**key, **own})
     assert not ws.closed
     await ws.close()
 

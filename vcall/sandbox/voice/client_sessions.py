@@ -39,6 +39,8 @@ logger = logging.getLogger("vcall.sandbox.sessions")
 
 #: The socket's path, as the SDK's ``websocketPath`` default has it.
 SOCKET_PATH = "/v2/rtc/"
+#: The query parameter the platform's stand-in signs in with (not the SDK's).
+HEADLESS = "vcall_stand_in"
 #: Largest socket message a client may send (the SDK's are a few hundred bytes).
 MAX_MESSAGE = 16 * 1024
 
@@ -47,9 +49,16 @@ class Session:
     """One signed-in socket: a device of its user that calls can ring."""
 
     def __init__(
-        self, sessions: ClientSessions, sid: str, session_id: str, identity: Identity
+        self,
+        sessions: ClientSessions,
+        sid: str,
+        session_id: str,
+        identity: Identity,
+        headless: bool = False,
     ) -> None:
         self.id = session_id
+        #: The platform's own stand-in: rung only by the call it was made for.
+        self.headless = headless
         self.sid = sid
         self.identity = identity
         self.user_id = identity.user_id
@@ -104,8 +113,8 @@ class ClientSessions:
         return response
 
     def of_user(self, user_id: str) -> list[Session]:
-        """The user's sessions signed in now."""
-        return [s for s in self._by_id.values() if s.user_id == user_id]
+        """The user's sessions signed in now (the pages; not the platform's stand-ins)."""
+        return [s for s in self._by_id.values() if s.user_id == user_id and not s.headless]
 
     def signed_in(self, application_id: str, names: Iterable[str]) -> int:
         """How many sessions are signed in as these users of the application."""
@@ -113,7 +122,9 @@ class ClientSessions:
         return sum(
             1
             for s in self._by_id.values()
-            if s.identity.application_id == application_id and s.identity.user_name in wanted
+            if s.identity.application_id == application_id
+            and s.identity.user_name in wanted
+            and not s.headless
         )
 
     def session(self, session_id: str) -> Session:
@@ -140,7 +151,8 @@ class ClientSessions:
         task.add_done_callback(self._tasks.discard)
 
     async def _connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        token = parse_qs(environ.get("QUERY_STRING", "")).get("token", [""])[0]
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        token = query.get("token", [""])[0]
         session_id = f"SESSION-{uuid.uuid4()}"
         try:
             identity = authenticate(self.state, token)
@@ -152,7 +164,7 @@ class ClientSessions:
             await self.sio.emit(exc.code or "system:error:invalid-token", {}, to=sid)
             self.spawn(self.sio.disconnect(sid))
             return
-        session = Session(self, sid, session_id, identity)
+        session = Session(self, sid, session_id, identity, HEADLESS in query)
         self._by_sid[sid] = session
         self._by_id[session.id] = session
         session.expire_at(identity.expires)
@@ -163,7 +175,7 @@ class ClientSessions:
             session_success(session.id, identity.user_id, identity.user_name, api_key),
         )
         # Signing in while a call rings: Vonage sends the invite to the new session too.
-        for ring in self.rings.of_user(identity.user_id):
+        for ring in [] if session.headless else self.rings.of_user(identity.user_id):
             await ring.add(session)
 
     async def _disconnect(self, sid: str, *reason: Any) -> None:
@@ -182,6 +194,9 @@ class ClientSessions:
         """Close every socket (the server is stopping)."""
         for sid in list(self._by_sid):
             await self.sio.disconnect(sid)
+        # And their transports: the server's shutdown waits for every open WebSocket.
+        if self.sio.eio.sockets:  # (it fails on none)
+            await self.sio.eio.disconnect()
         for task in list(self._tasks):
             task.cancel()
         await self.sio.shutdown()

@@ -91,6 +91,8 @@ class Peer:
         self._pc.addTrack(_tone_track(aiortc))
         self._state: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._drains: set[asyncio.Task[None]] = set()
+        self._gathering: asyncio.Future[None] | None = None
+        self._closing: asyncio.Future[None] | None = None
         self._pc.on("connectionstatechange", self._on_state)
         self._pc.on("track", self._on_track)
 
@@ -106,7 +108,7 @@ class Peer:
 
     async def offer(self) -> str:
         """The offer SDP, with the host candidates gathered."""
-        await self._pc.setLocalDescription(await self._pc.createOffer())
+        await self._describe(await self._pc.createOffer())
         return str(self._pc.localDescription.sdp)
 
     async def accept(self, sdp: str) -> None:
@@ -116,8 +118,14 @@ class Peer:
     async def answer(self, sdp: str) -> str:
         """Apply a remote offer and return the answer SDP (the stand-in's side)."""
         await self._set_remote(sdp, "offer")
-        await self._pc.setLocalDescription(await self._pc.createAnswer())
+        await self._describe(await self._pc.createAnswer())
         return str(self._pc.localDescription.sdp)
+
+    async def _describe(self, description: Any) -> None:
+        # Gathering binds the candidates' sockets; a peer closed half-way would leave one open,
+        # so the gathering runs to its end even if the caller is cancelled (close() waits).
+        self._gathering = asyncio.ensure_future(self._pc.setLocalDescription(description))
+        await asyncio.shield(self._gathering)
 
     async def _set_remote(self, sdp: str, kind: str) -> None:
         aiortc = _load()
@@ -147,7 +155,15 @@ class Peer:
         return sum(s.bytesReceived for s in transports), sum(s.bytesSent for s in transports)
 
     async def close(self) -> None:
-        """Hang up the media; idempotent."""
+        """Hang up the media; idempotent, and finished even if the caller is cancelled (a peer
+        closed half-way leaves sockets open)."""
+        if self._closing is None:
+            self._closing = asyncio.ensure_future(self._close())
+        await asyncio.shield(self._closing)
+
+    async def _close(self) -> None:
+        if self._gathering is not None:
+            await asyncio.wait([self._gathering])
         await self._pc.close()
         for task in list(self._drains):
             task.cancel()

@@ -34,7 +34,7 @@ import aiohttp
 
 from vcall import state as state_file
 from vcall import tokens
-from vcall._errors import ConfigError, Conflict, WebhookFailed
+from vcall._errors import ConfigError, Conflict, VcallError, WebhookFailed
 from vcall.config import load_settings
 from vcall.sandbox.voice.hooks import CallWebhooks, HookUrl, Route, resolve_route
 from vcall.sandbox.voice.legs import Leg, error_event
@@ -255,39 +255,47 @@ class Call:
             self._error(f"connect: the application has no user {user!r}")
             self._emit(leg.progress("failed"), hook)
             return True
-        user_id = await asyncio.to_thread(self.platform.user_id, self.route, user)
-        app_leg = AppLeg(
-            self.id,
-            f"MEM-{uuid.uuid4()}",
-            leg.uuid,
-            user_id,
-            user,
-            leg.from_,
-            self.route.application_id,
-        )
-        stand_in = self._stand_in() if self.request.outcome is not None else None
-        devices: list[Device]
-        if stand_in is not None:
-            token = await asyncio.to_thread(self.platform.stand_in_token, self.route, user)
-            session = await stand_in.sign_in(token)
-            devices = [self.platform.sessions.session(session)]
-        else:
-            devices = list(self.platform.sessions.of_user(user_id))
-        ring = Ring(app_leg, devices, private=stand_in is not None)
-        self.platform.sessions.rings.track(ring)
+        stand_in: StandIn | None = None
+        ring: Ring | None = None
         try:
+            try:
+                app_leg, devices, stand_in = await self._devices(leg, user)
+            except VcallError as exc:
+                self._error(f"connect: {exc}")
+                self._emit(leg.progress("failed"), hook)
+                return True
+            ring = Ring(app_leg, devices, private=stand_in is not None)
+            self.platform.sessions.rings.track(ring)
             return await self._connected(ring, leg, hook, action)
         except asyncio.CancelledError:
             if self._caller_hung_up:
                 await self._caller_left(ring, leg, hook)
             raise
         finally:
-            self.platform.sessions.rings.untrack(ring)
-            if stand_in is None:
-                self.pages = ring.rung
-            await ring.close()
+            if ring is not None:
+                self.platform.sessions.rings.untrack(ring)
+                if stand_in is None:
+                    self.pages = ring.rung
+                await ring.close()
             if stand_in is not None:
                 await stand_in.close()
+
+    async def _devices(self, leg: Leg, user: str) -> tuple[AppLeg, list[Device], StandIn | None]:
+        """The app leg as the Client SDK sees it, and the sessions to ring: the user's pages,
+        or, for a call with an outcome, a stand-in signed in for it alone."""
+        user_id = await asyncio.to_thread(self.platform.user_id, self.route, user)
+        app_id = self.route.application_id
+        app_leg = AppLeg(self.id, f"MEM-{uuid.uuid4()}", leg.uuid, user_id, user, leg.from_, app_id)
+        if self.request.outcome is None:
+            return app_leg, list(self.platform.sessions.of_user(user_id)), None
+        stand_in = self._stand_in()
+        try:
+            token = await asyncio.to_thread(self.platform.stand_in_token, self.route, user)
+            session = await stand_in.sign_in(token)
+        except BaseException:
+            await stand_in.close()
+            raise
+        return app_leg, [self.platform.sessions.session(session)], stand_in
 
     def _stand_in(self) -> StandIn:
         """The headless user for a call with an outcome: it signs in where pages do."""
@@ -320,10 +328,13 @@ class Call:
         self._emit(leg.completed(), hook)
         return by_user or caller_hangs_up is None or caller_hangs_up > limit
 
-    async def _caller_left(self, ring: Ring, leg: Leg, hook: HookUrl | None) -> None:
+    async def _caller_left(self, ring: Ring | None, leg: Leg, hook: HookUrl | None) -> None:
         """The caller hung up during the app leg: end it and report it as Vonage does."""
         if leg.status in TERMINAL or leg.status == "completed":
             return  # already ended and reported
+        if ring is None:  # before it rang anyone
+            self._emit(leg.progress("cancelled"), hook)
+            return
         if ring.state == "ringing":
             await ring.withdraw("RemoteCancel")
         if leg.status == "started":  # what the user decided is not reported yet

@@ -64,6 +64,7 @@ class Ring:
         self.created = utc_now()
         self.events = ConversationEvents(leg)
         self._peer: Peer | None = None
+        self._offering: asyncio.Future[str] | None = None
         self._invitation: dict[str, Any] | None = None
         self._history: list[dict[str, str]] = []
         loop = asyncio.get_running_loop()
@@ -96,10 +97,14 @@ class Ring:
             await self._invite(device)
 
     async def _ensure_offer(self) -> None:
-        if self._invitation is None:
+        # One offer and one event, however many sessions it goes to (and whenever they sign
+        # in, possibly while the offer is still being made).
+        if self._offering is None:
             self._peer = Peer()
-            # One event, however many sessions it goes to (and whenever they sign in).
-            self._invitation = self.events.member_invited(await self._peer.offer())
+            self._offering = asyncio.ensure_future(self._peer.offer())
+        sdp = await asyncio.shield(self._offering)
+        if self._invitation is None:
+            self._invitation = self.events.member_invited(sdp)
 
     async def _invite(self, device: Device) -> None:
         assert self._invitation is not None

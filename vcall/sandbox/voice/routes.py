@@ -85,9 +85,7 @@ async def live_mode(request: web.Request) -> web.Response:
 PATHS = ("/sandbox/calls", "/sandbox/calls/{id}")
 
 
-def attach(
-    app: web.Application, paths: Paths, page_key: str
-) -> list[tuple[str, str, web.Handler]]:
+def attach(app: web.Application, paths: Paths, page_key: str) -> list[tuple[str, str, web.Handler]]:
     """Put the platform on ``app`` (started and stopped with it); returns its routes as
     ``(method, path, handler)`` for the caller to mount behind its guard (the page key, which
     the headless stand-in presents like a page)."""

@@ -20,7 +20,7 @@ import aiohttp
 import socketio
 
 from vcall._errors import SessionRefused, coded, for_answer
-from vcall.sandbox.voice.client_sessions import SOCKET_PATH
+from vcall.sandbox.voice.client_sessions import HEADLESS, SOCKET_PATH
 from vcall.sandbox.voice.media import Peer
 
 #: The events that end a sign-in attempt with a refusal, as the SDK maps them.
@@ -44,9 +44,10 @@ class SdkClient:
     reactions (``callInvite`` …) are left to whoever reads them.
     """
 
-    def __init__(self, origin: str, page_key: str) -> None:
+    def __init__(self, origin: str, page_key: str, *, headless: bool = False) -> None:
         self.origin = origin.rstrip("/")
         self.page_key = page_key
+        self.headless = headless
         self.events: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
         self.session_id: str | None = None
         self.user_id: str | None = None
@@ -59,6 +60,8 @@ class SdkClient:
     async def create_session(self, token: str) -> str:
         """Sign in; the session id, or :class:`~vcall._errors.SessionRefused` with the code the
         SDK would reject with."""
+        if not token:
+            raise SessionRefused("session:error:empty-token", "no token")  # as the SDK, at once
         self._http = aiohttp.ClientSession()
         self._sio = socketio.AsyncClient(http_session=self._http, reconnection=False)
         answer: asyncio.Future[str] = asyncio.get_running_loop().create_future()
@@ -84,6 +87,8 @@ class SdkClient:
         self._sio.on("*", any_event)
         self._sio.on("disconnect", disconnect)
         query = {"session_version": "0.0.3", "token": token, "key": self.page_key}
+        if self.headless:
+            query[HEADLESS] = "1"
         url = f"{self.origin}?{urlencode(query)}"
         try:
             await self._sio.connect(

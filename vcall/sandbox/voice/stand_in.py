@@ -30,7 +30,7 @@ class StandIn:
     def __init__(
         self, origin: str, page_key: str, outcome: str, answer_after: float, hold: float
     ) -> None:
-        self.client = SdkClient(origin, page_key)
+        self.client = SdkClient(origin, page_key, headless=True)
         self.outcome = outcome
         self.answer_after = answer_after
         self.hold = hold
