@@ -1,6 +1,6 @@
-// The page: one UI over two transports with the VonageClient interface.
-// Live: the real @vonage/client-sdk bundle. Sandbox: SandboxClient over /sandbox/rtc.
-import { SandboxClient } from "/sandbox.js";
+// The page: the real @vonage/client-sdk, live and in the sandbox alike. /api/token says where
+// the SDK goes (live: Vonage's hosts for the region; sandbox: vcall serve, which speaks its
+// protocol), so there is one code path.
 
 // The page key came in the URL; the server has set it as an HttpOnly cookie by now, so drop it
 // from the address bar (and from history, bookmarks and shoulder-surfers).
@@ -64,7 +64,7 @@ function loadSdk() {
     const script = document.createElement("script");
     script.src = "/sdk/vonageClientSDK.min.js";
     script.onload = () => resolve(window.vonageClientSDK);
-    script.onerror = () => reject(new Error("the Vonage Client SDK did not load: run `npm ci` in client/"));
+    script.onerror = () => reject(new Error("the Vonage Client SDK did not load: see vcall serve's output"));
     document.head.append(script);
   });
 }
@@ -82,7 +82,14 @@ async function refresh() {
     await client.refreshSession(session.token);
     scheduleRefresh(session.expires_in);
   } catch (err) {
-    showError(`could not renew the session: ${describe(err)}`);
+    // The session may be gone (its token ran out before the renewal got through): sign in
+    // again, which rings this page again.
+    showError(`could not renew the session: ${describe(err)}; signing in again`);
+    try {
+      await signIn();
+    } catch (again) {
+      showError(`could not renew the session: ${describe(again)}`);
+    }
   }
 }
 
@@ -159,13 +166,8 @@ function wire() {
 
 async function main() {
   try {
-    const first = await fetchToken();
-    if (first.mode === "live") {
-      const sdk = await loadSdk();
-      client = new sdk.VonageClient(first.config);
-    } else {
-      client = new SandboxClient(first.config);
-    }
+    const [first, sdk] = await Promise.all([fetchToken(), loadSdk()]);
+    client = new sdk.VonageClient(first.config);
     wire();
     await signIn(first);
   } catch (err) {

@@ -3,7 +3,8 @@
 #   - a virtualenv in .venv with vcall and its test extras
 #   - Debian's chromium (headless browser tests), if missing
 #   - Debian's postgresql (the tests start a server of their own), if missing
-#   - the browser SDK bundle in client/node_modules (npm ci), if client/package-lock.json exists
+#   - the page's Vonage Client SDK, where vcall serve looks for it (npm ci from client/'s
+#     lockfile into the user's cache: vcall/client_sdk.py)
 # Extra arguments go to pytest (e.g. scripts/test.sh -k token).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,10 +28,8 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
 fi
-if [ -f client/package-lock.json ] && [ ! -d client/node_modules/@vonage/client-sdk ]; then
-  echo "== installing the browser SDK (npm ci in client/)"
-  (cd client && npm ci --silent --no-audit --no-fund)
-fi
+echo "== the page's Client SDK"
+.venv/bin/python -m vcall.client_sdk
 
 echo "== ruff"
 .venv/bin/ruff check vcall tests bench

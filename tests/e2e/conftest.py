@@ -33,6 +33,11 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--disable-dev-shm-usage",
+    # A fake microphone, no permission prompt: the Client SDK's answer() calls getUserMedia.
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    # ICE candidates on loopback too, so the media never leaves 127.0.0.1.
+    "--allow-loopback-in-peer-connection",
 ]
 #: The page renews a short-lived JWT half-way through its life: the tests see it happen.
 TOKEN_TTL = 4
@@ -96,8 +101,16 @@ async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def page(browser: Any) -> AsyncIterator[Any]:
+    """A tab; the test fails if it loads sandbox.js or any script from another server."""
     context = await browser.new_context()
     tab = await context.new_page()
     tab.set_default_timeout(10_000)
+    scripts: list[str] = []
+    tab.on("request", lambda r: scripts.append(r.url) if r.resource_type == "script" else None)
     yield tab
     await context.close()
+    wrong = [
+        u for u in scripts if u.endswith("/sandbox.js") or not u.startswith("http://127.0.0.1:")
+    ]
+    assert wrong == [], f"the page loaded scripts it must not: {wrong}"
+    assert any(u.endswith("/sdk/vonageClientSDK.min.js") for u in scripts) or not scripts

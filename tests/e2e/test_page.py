@@ -14,11 +14,11 @@ import pytest
 from aiohttp import web
 from playwright.async_api import expect
 
+from vcall import client_sdk
 from vcall.sandbox.voice.request import CallRequest
 from vcall.sandbox.voice.routes import PLATFORM
 from vcall.serving import running
 from vcall.web.app import ServeOptions, create_app
-from vcall.web.page import CLIENT_DIR, SDK_BUNDLE
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -151,8 +151,7 @@ async def test_page_without_the_key_is_refused(page, site):
 
 
 async def test_live_transport_opens_the_sdk_socket(page, site):
-    if not (CLIENT_DIR / SDK_BUNDLE).is_file():
-        pytest.skip("the Vonage Client SDK is not installed: npm ci in client/")
+    assert client_sdk.bundle() is not None, "scripts/test.sh installs the Client SDK"
     upgrades: list[dict[str, Any]] = []
     arrived = asyncio.Event()
 

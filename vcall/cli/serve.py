@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from vcall import client_sdk
 from vcall.cli._common import handles_errors
 from vcall.ncco import DEFAULT_TALK, DEFAULT_USER
 from vcall.store import DEFAULT_DURABILITY, DURABILITY
@@ -56,8 +57,8 @@ ModeOpt = Annotated[
     bool | None,
     typer.Option(
         "--sandbox/--live",
-        help="Simulate calls (vcall call) and give the page the sandbox transport, or take "
-        "real calls with the Vonage Client SDK [default: sandbox unless VONAGE_API_KEY is set].",
+        help="Simulate calls (vcall call), which ring the page's Vonage Client SDK here, or "
+        "take real calls through Vonage [default: sandbox unless VONAGE_API_KEY is set].",
         show_default=False,
     ),
 ]
@@ -89,6 +90,11 @@ PublicUrlOpt = Annotated[
         show_default=False,
     ),
 ]
+Region = StrEnum("Region", {region: region for region in client_sdk.REGIONS})
+_DEFAULT_REGION = Region(client_sdk.REGIONS[0])
+RegionOpt = Annotated[
+    Region, typer.Option(help="Live: the region whose Vonage hosts the page's Client SDK uses.")
+]
 NoVerifyOpt = Annotated[
     bool, typer.Option("--no-verify", help="Accept unsigned webhooks even with a secret (unsafe).")
 ]
@@ -109,13 +115,15 @@ def serve(
     tunnel: TunnelOpt = None,
     public_url: PublicUrlOpt = None,
     workers: WorkersOpt = 1,
+    region: RegionOpt = _DEFAULT_REGION,
 ) -> None:
     """Run the answer/event webhooks and keep every event in a durable store.
 
     The application's webhooks are made to reach this server while it runs: in the sandbox
     directly, live through --tunnel or --public-url (checked by a request that must come back
-    to this server), and put back when it stops. Stop with Ctrl-C (or SIGTERM): sandbox calls
-    in progress are hung up first, and their last events stored; with --workers, every worker
+    to this server), and put back when it stops. The page runs the Vonage Client SDK, which
+    is installed with npm on first use. Stop with Ctrl-C (or SIGTERM): sandbox calls in
+    progress are hung up first, and their last events stored; with --workers, every worker
     stops.
     """
     from vcall._errors import ConfigError
@@ -153,7 +161,9 @@ def serve(
         durability=durability.value,
         sandbox=sandbox_mode,
         paths=paths,
+        region=region.value,
     )
+    _install_sdk()
 
     def note(line: str) -> None:
         if line.startswith("Warning: "):
@@ -199,3 +209,19 @@ def serve(
             run(serve_forever(create_app(options), host, port, around=reachable))
     finally:
         discovery.withdraw(paths)
+
+
+def _install_sdk() -> None:
+    """The page's Client SDK, installed with npm the first time (a spinner meanwhile); without
+    npm, one line says what to do and the server runs on (the webhooks need no page)."""
+    from rich.console import Console
+
+    from vcall._errors import ConfigError
+
+    if client_sdk.bundle() is not None:
+        return
+    try:
+        with Console(stderr=True).status("Installing the Vonage Client SDK for the page (npm ci)…"):
+            client_sdk.install()
+    except ConfigError as exc:
+        typer.secho(f"Warning: {exc}", err=True, fg=typer.colors.YELLOW)

@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
+from vcall import client_sdk
 from vcall._errors import NotAllowed, NotFound, StoreError
 from vcall.keygen import new_page_key
 from vcall.ncco import DEFAULT_TALK, DEFAULT_USER, NccoBuilder
@@ -44,12 +45,14 @@ class ServeOptions:
     verify_signatures: bool = True
     #: What an acknowledged event survives: a key of :data:`vcall.store.DURABILITY`.
     durability: str = DEFAULT_DURABILITY
-    #: Sandbox: simulate calls (``/sandbox/*``) and give the page the sandbox transport.
+    #: Sandbox: simulate calls (``/sandbox/*``) and serve the Client SDK's side (``/v2/rtc/``…).
     sandbox: bool = False
     paths: Paths = field(default_factory=Paths.default)
     #: Lifetime of the page's client JWT (it renews it before then).
     token_ttl: int = DEFAULT_TTL
-    #: Live: the browser SDK's ``ClientConfig`` (e.g. ``{"region": "EU"}``).
+    #: Live: the region whose Client SDK hosts the page talks to (``--region``).
+    region: str = client_sdk.REGIONS[0]
+    #: Laid over the Client SDK's ``ClientConfig`` the page is given (tests: another host).
     client_config: dict[str, Any] = field(default_factory=dict)
     #: Names this server on ``/healthz`` (:data:`INSTANCE_HEADER`): a request through a public
     #: URL that comes back with it reached this very server (a tunnel's round trip, status).
@@ -111,7 +114,12 @@ def create_app(
     page.add_routes(
         app,
         page.PageConfig(
-            options.paths, options.user, options.sandbox, options.token_ttl, options.client_config
+            options.paths,
+            options.user,
+            options.sandbox,
+            options.token_ttl,
+            options.region,
+            options.client_config,
         ),
     )
     openapi.add_routes(app)

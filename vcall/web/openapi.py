@@ -205,13 +205,15 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
             },
         }
     },
-    "/sandbox/rtc": {
+    "/v2/rtc/": {
         "get": {
-            "summary": "The page's WebSocket in sandbox mode (see vcall/sandbox/voice/rtc.py)",
+            "summary": "Sandbox: the Vonage Client SDK's socket.io connection "
+            "(see vcall/sandbox/voice/client_sessions.py); the Conversation API routes the SDK "
+            "calls are the sandbox's too (vcall/sandbox/voice/conversation_api.py)",
             "security": _KEYED,
             "responses": {
                 "101": {"description": "switching to WebSocket"},
-                "409": _json(_ERROR, "vcall serve is in live mode"),
+                "404": _json(_ERROR, "live mode: the page's SDK talks to Vonage"),
                 **_errors(400, 401, 403),
             },
         }
@@ -241,9 +243,8 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
         for path, name in (
             ("/", "index.html"),
             ("/app.js", "app.js"),
-            ("/sandbox.js", "sandbox.js"),
             ("/style.css", "style.css"),
-            ("/sdk/vonageClientSDK.min.js", "the Vonage Client SDK bundle (npm ci in client/)"),
+            ("/sdk/vonageClientSDK.min.js", "the Vonage Client SDK bundle (vcall.client_sdk)"),
         )
     },
 }

@@ -1,10 +1,11 @@
-"""The page that answers the call: ``client/`` files, the user's JWT, and the live SDK.
+"""The page that answers the call: ``client/`` files, the user's JWT, and the Client SDK.
 
-``GET /`` is ``client/index.html``; its script asks ``GET /api/token`` for the app user's
-client JWT (minted here with :func:`vcall.tokens.mint`) and for the transport to use: the
-real ``@vonage/client-sdk`` bundle (``GET /sdk/vonageClientSDK.min.js``, served from
-``client/node_modules`` as ``npm ci`` installed it) when serving live, or the sandbox
-adapter over ``/sandbox/rtc``. Every route here needs the page key (:mod:`vcall.web.access`).
+``GET /`` is ``client/index.html``; its script loads the real ``@vonage/client-sdk`` bundle
+(``GET /sdk/vonageClientSDK.min.js``, installed by :mod:`vcall.client_sdk`) and asks
+``GET /api/token`` for the app user's client JWT (minted here with :func:`vcall.tokens.mint`)
+and the SDK's configuration: live, the hosts of the application's region; in the sandbox, this
+server, which speaks the SDK's protocol (:mod:`vcall.sandbox.voice`). One page, one code path.
+Every route here needs the page key (:mod:`vcall.web.access`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from vcall import tokens
+from vcall import client_sdk, tokens
 from vcall._errors import ConfigError, NotFound
 from vcall.config import load_settings
 from vcall.web.access import guarded
@@ -24,17 +25,10 @@ from vcall.web.access import guarded
 if TYPE_CHECKING:
     from vcall.paths import Paths
 
-#: The page's files: ``vcall/client`` (a link to the top-level ``client/`` in a checkout, the
-#: files themselves in an installed wheel).
-CLIENT_DIR = Path(__file__).resolve().parents[1] / "client"
-SDK_BUNDLE = Path("node_modules/@vonage/client-sdk/dist/vonageClientSDK.min.js")
+CLIENT_DIR = client_sdk.CLIENT_DIR
 #: URL path → file in the client folder; nothing else is served from it.
-FILES = {
-    "/": "index.html",
-    "/app.js": "app.js",
-    "/sandbox.js": "sandbox.js",
-    "/style.css": "style.css",
-}
+FILES = {"/": "index.html", "/app.js": "app.js", "/style.css": "style.css"}
+
 _NO_CACHE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 
@@ -46,9 +40,20 @@ class PageConfig:
     user: str
     sandbox: bool
     token_ttl: int
-    #: Passed to ``new VonageClient(config)`` live (e.g. ``{"region": "EU"}``).
+    #: Live: the region whose hosts the SDK talks to.
+    region: str = client_sdk.REGIONS[0]
+    #: Laid over the ``ClientConfig`` the page is given (e.g. another ``websocketUrl``).
     client_config: dict[str, Any] = field(default_factory=dict)
     client_dir: Path = CLIENT_DIR
+
+    def sdk_config(self, origin: str) -> dict[str, Any]:
+        """``new VonageClient(config)``'s config: this server (``origin``) in the sandbox, the
+        region's hosts live."""
+        if self.sandbox:
+            hosts = {"apiUrl": origin, "websocketUrl": origin, "rtcStatsTelemetry": False}
+        else:
+            hosts = client_sdk.hosts(self.region)
+        return {**hosts, **self.client_config}
 
 
 PAGE = web.AppKey("page", PageConfig)
@@ -62,11 +67,11 @@ async def client_file(request: web.Request) -> web.FileResponse:
     return web.FileResponse(path, headers=_NO_CACHE)
 
 
-async def sdk_bundle(request: web.Request) -> web.FileResponse:
-    """The browser SDK's UMD bundle, as installed by ``npm ci`` in ``client/``."""
-    path = request.app[PAGE].client_dir / SDK_BUNDLE
-    if not path.is_file():
-        raise NotFound("the Vonage Client SDK is not installed: run `npm ci` in client/")
+async def sdk_file(request: web.Request) -> web.FileResponse:
+    """The Client SDK's UMD bundle, as :mod:`vcall.client_sdk` installed it."""
+    path = client_sdk.bundle(request.app[PAGE].client_dir)
+    if path is None:
+        raise NotFound("the Vonage Client SDK is not installed: start vcall serve with npm on PATH")
     return web.FileResponse(path, headers=_NO_CACHE)
 
 
@@ -86,7 +91,7 @@ async def page_token(request: web.Request) -> web.Response:
             # exp counts from a whole second: say exactly how long the token has left.
             "expires_in": round(issued + page.token_ttl - time.time(), 3),
             "mode": "sandbox" if page.sandbox else "live",
-            "config": page.client_config,
+            "config": page.sdk_config(str(request.url.origin())),
         },
         headers=_NO_CACHE,
     )
@@ -97,5 +102,5 @@ def add_routes(app: web.Application, page: PageConfig) -> None:
     app[PAGE] = page
     for path in FILES:
         app.router.add_get(path, guarded(client_file))
-    app.router.add_get("/sdk/vonageClientSDK.min.js", guarded(sdk_bundle))
+    app.router.add_get("/sdk/vonageClientSDK.min.js", guarded(sdk_file))
     app.router.add_get("/api/token", guarded(page_token))

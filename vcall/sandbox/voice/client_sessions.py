@@ -127,6 +127,10 @@ class ClientSessions:
             and not s.headless
         )
 
+    def __contains__(self, session_id: object) -> bool:
+        """Whether the session is signed in now."""
+        return session_id in self._by_id
+
     def session(self, session_id: str) -> Session:
         """A signed-in session by id (the platform's own stand-in's)."""
         return self._by_id[session_id]

@@ -1,6 +1,9 @@
-"""The Vonage Client SDK bundle the page loads, installed once per user from the page's lockfile.
+"""The Vonage Client SDK the page runs: where it talks to live, and its bundle.
 
-Its licence does not allow shipping it, so ``npm ci`` fetches it from the lockfile vcall carries
+Live, the SDK talks to the hosts of the application's region (:func:`hosts`); in the sandbox,
+to ``vcall serve`` itself.
+
+The bundle's licence does not allow shipping it, so ``npm ci`` fetches it from the lockfile vcall carries
 (``client/package-lock.json``, in the wheel too). It goes into the user's cache,
 ``$XDG_CACHE_HOME/vcall/client-sdk/<lockfile digest>/`` (``~/.cache`` by default): writable
 wherever vcall is installed (a read-only site-packages included), shared by every project, and
@@ -18,11 +21,23 @@ from pathlib import Path
 
 from vcall._errors import ConfigError
 
-#: The page's folder: ``vcall/client``, a link to ``client/`` in a checkout.
+#: The page's files: ``vcall/client`` (a link to the top-level ``client/`` in a checkout, the
+#: files themselves in an installed wheel).
 CLIENT_DIR = Path(__file__).resolve().parents[1] / "client"
 #: The UMD build, inside the installed package.
 BUNDLE = Path("node_modules/@vonage/client-sdk/dist/vonageClientSDK.min.js")
 _MANIFESTS = ("package.json", "package-lock.json")
+#: The regions Vonage serves the Client SDK from (``vcall serve --region``), the first the
+#: default.
+REGIONS = ("us", "eu", "ap")
+
+
+def hosts(region: str) -> dict[str, str]:
+    """The region's hosts, as ``ClientConfig`` names them."""
+    return {
+        "apiUrl": f"https://api-{region}.vonage.com",
+        "websocketUrl": f"https://ws-{region}.vonage.com",
+    }
 
 
 class SdkMissing(ConfigError):
@@ -79,5 +94,5 @@ def install(client_dir: Path = CLIENT_DIR) -> Path:
     return target / BUNDLE
 
 
-if __name__ == "__main__":  # scripts/test.sh: install it before the browser tests run
+if __name__ == "__main__":  # scripts/test.sh installs it before the browser tests run
     print(install())
