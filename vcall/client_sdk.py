@@ -23,7 +23,7 @@ from vcall._errors import ConfigError
 
 #: The page's files: ``vcall/client`` (a link to the top-level ``client/`` in a checkout, the
 #: files themselves in an installed wheel).
-CLIENT_DIR = Path(__file__).resolve().parents[1] / "client"
+CLIENT_DIR = Path(__file__).resolve().parent / "client"
 #: The UMD build, inside the installed package.
 BUNDLE = Path("node_modules/@vonage/client-sdk/dist/vonageClientSDK.min.js")
 _MANIFESTS = ("package.json", "package-lock.json")
