@@ -24,6 +24,7 @@ from typing import Any
 
 from jsonschema import Draft4Validator
 
+from vcall import client_sdk
 from vcall import state as state_file
 from vcall._errors import AuthError, ConfigError, GatewayError, VcallError
 from vcall.checks import Check, passed
@@ -316,14 +317,15 @@ def _signed(found: _Found) -> Check:
 
 
 def _sdk_bundle() -> Check:
-    # Imported here: the page's package (aiohttp's server, the store) is a tenth of the run
-    # of `vcall status`, which is measured (bench/status.py); only the bundle's place is read.
-    from vcall.web.page import CLIENT_DIR, SDK_BUNDLE
-
-    bundle = CLIENT_DIR / SDK_BUNDLE
-    if bundle.is_file():
+    bundle = client_sdk.bundle()
+    if bundle is not None:
         return Check("Client SDK", True, f"installed for the page ({bundle})")
-    return Check("Client SDK", False, f"{bundle} is missing", f"npm ci (in {CLIENT_DIR.resolve()})")
+    return Check(
+        "Client SDK",
+        False,
+        f"not installed in {client_sdk.install_dir()}",
+        "vcall serve installs it with npm on first use (or: python -m vcall.client_sdk)",
+    )
 
 
 def as_json(mode: Mode, checks: list[Check]) -> dict[str, Any]:
