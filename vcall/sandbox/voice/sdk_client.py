@@ -63,7 +63,11 @@ class SdkClient:
         if not token:
             raise SessionRefused("session:error:empty-token", "no token")  # as the SDK, at once
         self._http = aiohttp.ClientSession()
-        self._sio = socketio.AsyncClient(http_session=self._http, reconnection=False)
+        # handle_sigint: the client's own Ctrl-C handler cancels every task and stops the loop
+        # (vcall serve, where the stand-in runs, stops cleanly on its own).
+        self._sio = socketio.AsyncClient(
+            http_session=self._http, reconnection=False, handle_sigint=False
+        )
         answer: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
         async def any_event(event: str, data: Any = None) -> None:
