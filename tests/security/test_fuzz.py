@@ -10,6 +10,7 @@ loopback (one test, many examples, not one test per example):
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import http.client
 import json
@@ -22,12 +23,15 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qsl, urlsplit
 
+import aiohttp
 import pytest
 import requests
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from vcall import tokens
 from vcall.signing import query_payload, sign
+from vcall.web.access import COOKIE
 from vcall.web.app import create_app
 
 #: Total requests the fuzz test must send (the issue asks for at least 10,000).
@@ -266,7 +270,7 @@ def fuzz_server(
         )
     )
 
-    @settings(_FAST, max_examples=n_openapi)
+    @settings(_FAST, max_examples=max(1, n_openapi))
     @given(case_url=cases, forged=st.sampled_from(["none", "garbage"]))
     def from_openapi(case_url, forged):  # type: ignore[no-untyped-def]
         case, url = case_url
@@ -298,7 +302,9 @@ def fuzz_server(
             assert not line.startswith((b"HTTP/1.1 5", b"HTTP/1.0 5")), (data, line)
             sent.append(line)
 
-    for run in (from_openapi, raw_http, malformed):
+    # No documents (routes that are not vcall's own API): raw requests and bytes only.
+    runs = (from_openapi, raw_http, malformed) if schemas else (raw_http, malformed)
+    for run in runs:
         run()
         fuzz.flush()
     return sent
@@ -467,3 +473,146 @@ async def test_sandbox_fuzz_findings_stay_fixed(aiohttp_client):
     account = {"api_key": state.account.api_key, "api_secret": state.account.api_secret}
     resp = await api.post("/number/buy", params=account, data={"country": "GB", "msisdn": "00"})
     assert resp.status == 420 and "not a phone number" in (await resp.json())["error-code-label"]
+
+
+#: Paths the Client SDK's side answers in the sandbox; {cid} and {leg} are a real call's.
+CLIENT_SDK_PATHS = [
+    "/v0.3/conversations/{cid}",
+    "/v0.3/conversations/{cid}/members/MEM-x",
+    "/v0.3/conversations/{cid}/rtc/{leg}/answer",
+    "/v0.2/conversations/{cid}/members/MEM-x",
+    "/v0.3/conversations/CON-nope",
+    "/v0.3/conversations/{cid}/rtc/nope/answer",
+    "/v0.2/sessions/SESSION-x",
+    "/v2/rtc/",
+]
+#: Raw requests generated for them (each sent to every path, with and without credentials).
+CLIENT_SDK_SHAPES = 300
+
+
+def client_sdk_credentials(key: str, jwt: str) -> Callable[[requests.PreparedRequest, str], None]:
+    """The page key in its cookie and the user's JWT as the SDK sends it; or forgeries."""
+
+    def authorize(prepared: requests.PreparedRequest, how: str) -> None:
+        if how == "none":
+            return
+        prepared.headers["Cookie"] = f"{COOKIE}={key}"
+        token = jwt if how == "valid" else "eyJhbGciOiJub25lIn0.e30."
+        prepared.headers["Authorization"] = f"bearer {token}"
+
+    return authorize
+
+
+def test_fuzz_client_sdk_routes_no_5xx(in_thread, caplog):
+    """Generated requests on the socket's path and the Conversation API, a call ringing: no 5xx,
+    the SDK's error shape on every refusal, and the call carries on."""
+    import json as json_
+
+    from vcall.paths import Paths
+    from vcall.provision import run_setup
+    from vcall.sandbox.account import SandboxState
+    from vcall.web.app import ServeOptions
+
+    caplog.set_level(logging.ERROR)
+    paths = Paths.default()
+    options = ServeOptions(
+        store_path=paths.events_db,
+        quiet=True,
+        sandbox=True,
+        paths=paths,
+        signature_secret=SandboxState.open(paths).account.signature_secret,
+    )
+    with in_thread(create_app(options)) as base:
+        run_setup(mode="sandbox", public_url=base)
+        state = json_.loads(paths.state.read_text())
+        jwt = tokens.mint(state["application_id"], paths.private_key.read_text(), "Alice")
+        key = {"Authorization": f"Bearer {options.page_key}"}
+        placed = requests.post(
+            f"{base}/sandbox/calls", json={"talk_for": 0, "ring_timeout": 120}, headers=key
+        ).json()
+        cid, deadline = placed["conversation_uuid"], time.monotonic() + 10
+        while len(placed["legs"]) < 2:  # the app leg rings once the NCCO is in
+            assert time.monotonic() < deadline, placed
+            time.sleep(0.02)  # polling under a deadline
+            placed = requests.get(f"{base}/sandbox/calls/{cid}", headers=key).json()
+        leg = placed["legs"][1]["uuid"]
+        fuzz = Fuzzer(base, client_sdk_credentials(options.page_key, jwt))
+        paths_ = [p.format(cid=cid, leg=leg) for p in CLIENT_SDK_PATHS]
+        lines = fuzz_server(base, [], paths_, fuzz, (0, CLIENT_SDK_SHAPES, 40))
+        fuzz.close()
+        # Every refusal is the SDK's error shape (or the page key's, before it).
+        answer = requests.put(
+            f"{base}/v0.3/conversations/{cid}/members/MEM-x",
+            data=b"{not json",
+            headers={"Cookie": f"{COOKIE}={options.page_key}", "Authorization": f"bearer {jwt}"},
+        )
+        still = requests.get(f"{base}/sandbox/calls/{cid}", headers=key).json()
+        healthy = requests.get(f"{base}/healthz", timeout=5)
+    total = fuzz.sent + len(lines)
+    print(f"\nfuzz client sdk: {total} requests; {dict(fuzz.statuses)}")
+    assert fuzz.errors == []
+    assert total >= 2_000
+    assert answer.status_code == 400 and answer.json()["code"] == "http:error:validation-fail"
+    assert not still["ended"] and still["legs"][1]["status"] == "started"  # still ringing
+    assert healthy.status_code == 200
+    assert_no_crash(caplog.records)
+
+
+async def test_garbage_on_the_socket_leaves_it_serving(aiohttp_server, isolated):
+    """Random frames on a signed-in socket (engine.io and socket.io packets, text and bytes):
+    the server answers the next sign-in as before."""
+    import random
+
+    from vcall.paths import Paths
+    from vcall.provision import run_setup
+    from vcall.sandbox.account import SandboxState
+    from vcall.sandbox.voice.sdk_client import SdkClient
+    from vcall.web.app import ServeOptions
+
+    paths = Paths.default()
+    options = ServeOptions(
+        store_path=paths.events_db,
+        quiet=True,
+        sandbox=True,
+        paths=paths,
+        signature_secret=SandboxState.open(paths).account.signature_secret,
+    )
+    server = await aiohttp_server(create_app(options))
+    base = str(server.make_url("")).rstrip("/")
+    await asyncio.to_thread(run_setup, mode="sandbox", public_url=base)
+    state = json.loads(paths.state.read_text())
+    jwt = tokens.mint(state["application_id"], paths.private_key.read_text(), "Alice")
+    rng = random.Random(21)
+    prefixes = ["0", "2", "3", "4", "40", "41", "42", "43", "44", "451-", "6", "9", ""]
+    async with aiohttp.ClientSession() as http:
+        for _ in range(20):
+            async with http.ws_connect(
+                f"{base}/v2/rtc/",
+                params={
+                    "EIO": "4",
+                    "transport": "websocket",
+                    "token": jwt,
+                    "key": options.page_key,
+                },
+            ) as ws:
+                for _ in range(50):
+                    if rng.random() < 0.2:
+                        await ws.send_bytes(rng.randbytes(rng.randint(0, 64)))
+                        continue
+                    body = rng.choice(
+                        [
+                            "",
+                            "[]",
+                            '["rtc:answer", {"x": 1}]',
+                            '["session:success"]',
+                            "{" * rng.randint(1, 40),
+                            json.dumps([rng.random(), {"a": [None] * 3}]),
+                            "".join(chr(rng.randint(1, 0x2FF)) for _ in range(rng.randint(0, 30))),
+                        ]
+                    )
+                    await ws.send_str(rng.choice(prefixes) + body)
+    device = SdkClient(base, options.page_key)
+    try:
+        assert (await device.create_session(jwt)).startswith("SESSION-")
+    finally:
+        await device.close()

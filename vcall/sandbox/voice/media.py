@@ -28,6 +28,8 @@ import threading
 from types import ModuleType
 from typing import Any
 
+from vcall._errors import InvalidInput
+
 logger = logging.getLogger("vcall.sandbox.media")
 
 #: The tone: frequency, level (of full scale) and its cadence in seconds (on, period).
@@ -39,10 +41,6 @@ _RATE, _FRAME = 8000, 160
 
 _aiortc: ModuleType | None = None
 _loading = threading.Lock()
-
-
-class BadSdp(ValueError):
-    """The remote description could not be applied."""
 
 
 def _load() -> ModuleType:
@@ -112,7 +110,8 @@ class Peer:
         return str(self._pc.localDescription.sdp)
 
     async def accept(self, sdp: str) -> None:
-        """Apply the remote answer; :class:`BadSdp` if it does not parse or fit the offer."""
+        """Apply the remote answer; :class:`~vcall._errors.InvalidInput` if it does not parse or
+        fit the offer."""
         await self._set_remote(sdp, "answer")
 
     async def answer(self, sdp: str) -> str:
@@ -140,7 +139,9 @@ class Peer:
             aiortc.exceptions.InvalidStateError,
         ) as exc:
             # aiortc's SDP parser raises whatever the text trips it into.
-            raise BadSdp(f"the {kind} SDP cannot be used: {exc or type(exc).__name__}") from None
+            raise InvalidInput(
+                f"the {kind} SDP cannot be used: {exc or type(exc).__name__}"
+            ) from None
 
     async def connected(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds for ICE and DTLS; True once ``connected``."""

@@ -24,9 +24,9 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Protocol
 
-from vcall._errors import InvalidParameter
+from vcall._errors import InvalidInput, InvalidParameter
 from vcall.events import utc_now
-from vcall.sandbox.voice.media import BadSdp, Peer
+from vcall.sandbox.voice.media import Peer
 from vcall.sandbox.voice.sdk_messages import AppLeg, ConversationEvents, conflict, not_found
 
 logger = logging.getLogger("vcall.sandbox.ringing")
@@ -195,7 +195,7 @@ class Ring:
         assert self._peer is not None
         try:
             await self._peer.accept(sdp)
-        except BadSdp as exc:
+        except InvalidInput as exc:
             raise InvalidParameter("body.answer", str(exc)) from None
         if self.state != "joining":  # the caller gave up while the answer was applied
             raise conflict(f"the call is {self.state}")
