@@ -37,6 +37,20 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("vcall.sandbox.sessions")
 
+
+class _BadRequestsAreInfo(logging.Filter):
+    """engine.io logs the first bad request of each kind (a wrong transport, an unknown
+    session…) as an error; they are a client's bad input, answered 400, so INFO here."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.ERROR and "further occurrences" in record.getMessage():
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
+_engine_logger = logging.getLogger("vcall.sandbox.socket")
+_engine_logger.addFilter(_BadRequestsAreInfo())
+
 #: The socket's path, as the SDK's ``websocketPath`` default has it.
 SOCKET_PATH = "/v2/rtc/"
 #: The query parameter the platform's stand-in signs in with (not the SDK's).
@@ -98,7 +112,7 @@ class ClientSessions:
             cors_allowed_origins=[],
             max_http_buffer_size=MAX_MESSAGE,
             logger=False,
-            engineio_logger=False,
+            engineio_logger=_engine_logger,
         )
         self.sio.on("connect", self._connect)
         self.sio.on("disconnect", self._disconnect)
