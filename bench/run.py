@@ -1,5 +1,5 @@
 """Every benchmark in one run (webhooks, start-up, memory, instructions, the store alone,
-vcall status, the PostgreSQL drivers, scale-out on PostgreSQL).
+vcall status, the PostgreSQL drivers, scale-out on PostgreSQL, the page on the real Client SDK).
 
 Run from the repository root (after the README's test command, which makes .venv):
 
@@ -50,6 +50,7 @@ def main() -> None:
         "status": ["status.py", *(["--runs", "10"] if args.quick else [])],
         "pg_drivers": ["pg_drivers.py", *(["--events", "5000"] if args.quick else [])],
         "scaleout": ["scaleout.py", *(["--quick"] if args.quick else [])],
+        "client_sdk": ["client_sdk.py", *(["--calls", "20"] if args.quick else [])],
     }
     sections = []
     for name, (script, *flags) in parts.items():
