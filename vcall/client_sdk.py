@@ -3,8 +3,8 @@
 Live, the SDK talks to the hosts of the application's region (:func:`hosts`); in the sandbox,
 to ``vcall serve`` itself.
 
-The bundle's licence does not allow shipping it, so ``npm ci`` fetches it from the lockfile vcall carries
-(``client/package-lock.json``, in the wheel too). It goes into the user's cache,
+The bundle's licence does not allow shipping it, so ``npm ci`` fetches it from the lockfile
+vcall carries (``client/package-lock.json``, in the wheel too). It goes into the user's cache,
 ``$XDG_CACHE_HOME/vcall/client-sdk/<lockfile digest>/`` (``~/.cache`` by default): writable
 wherever vcall is installed (a read-only site-packages included), shared by every project, and
 a new pin gets a folder of its own.
@@ -12,14 +12,14 @@ a new pin gets a folder of its own.
 
 from __future__ import annotations
 
-import hashlib
 import os
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
 from vcall._errors import ConfigError
+
+# hashlib, shutil, subprocess and tempfile are imported in the functions that use them:
+# `vcall --help` builds the serve command, which reads REGIONS from here, and its start-up is
+# measured (bench/startup.py).
 
 #: The page's files: ``vcall/client`` (a link to the top-level ``client/`` in a checkout, the
 #: files themselves in an installed wheel).
@@ -40,12 +40,10 @@ def hosts(region: str) -> dict[str, str]:
     }
 
 
-class SdkMissing(ConfigError):
-    """The bundle is not installed and cannot be installed here."""
-
-
 def install_dir(client_dir: Path = CLIENT_DIR) -> Path:
     """Where the bundle pinned by ``client_dir``'s lockfile lives."""
+    import hashlib
+
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     digest = hashlib.sha256((client_dir / "package-lock.json").read_bytes()).hexdigest()[:16]
     return cache / "vcall" / "client-sdk" / digest
@@ -58,15 +56,19 @@ def bundle(client_dir: Path = CLIENT_DIR) -> Path | None:
 
 
 def install(client_dir: Path = CLIENT_DIR) -> Path:
-    """Install the bundle with ``npm ci`` (once); its path. :class:`SdkMissing` says what to
-    do when npm is not there or fails."""
+    """Install the bundle with ``npm ci`` (once); its path. :class:`~vcall._errors.ConfigError`
+    says what to do when npm is not there or fails."""
+    import shutil
+    import subprocess
+    import tempfile
+
     found = bundle(client_dir)
     if found is not None:
         return found
     npm = shutil.which("npm")
     target = install_dir(client_dir)
     if npm is None:
-        raise SdkMissing(
+        raise ConfigError(
             "the page needs the Vonage Client SDK and npm is not installed: install Node.js "
             "and npm (e.g. `apt-get install npm`), then start vcall serve again"
         )
@@ -85,7 +87,7 @@ def install(client_dir: Path = CLIENT_DIR) -> Path:
         )
         if done.returncode != 0:
             last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-            raise SdkMissing(f"npm could not install the Vonage Client SDK ({last}); try again")
+            raise ConfigError(f"npm could not install the Vonage Client SDK ({last}); try again")
         try:
             os.replace(work, target)
         except OSError:
