@@ -6,7 +6,7 @@ import itertools
 import json
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +119,28 @@ def ncco_schema() -> dict[str, Any]:
     from importlib import resources
 
     return json.loads(resources.files("vcall").joinpath("data/specs/ncco-schema.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def sandbox_serve() -> Callable[..., Any]:
+    """``sandbox_serve(paths, **fields)``: the ServeOptions of ``vcall serve`` in the sandbox,
+    webhooks checked with the sandbox account's secret, quiet, its store in ``paths``."""
+    from vcall.sandbox.account import SandboxState
+    from vcall.web.app import ServeOptions
+
+    def options(paths: Any, **fields: Any) -> ServeOptions:
+        return ServeOptions(
+            **{
+                "store": paths.events_db,
+                "quiet": True,
+                "sandbox": True,
+                "paths": paths,
+                "signature_secret": SandboxState.open(paths).account.signature_secret,
+                **fields,
+            }
+        )
+
+    return options
 
 
 @pytest.fixture(scope="session")

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from vcall import client_sdk
 from vcall._errors import ConfigError
-from vcall.paths import Paths
 
 
 @pytest.fixture
@@ -38,25 +33,9 @@ def test_the_bundle_lives_in_the_users_cache_by_lockfile(no_npm):
     assert not where.exists()  # nothing half-made
 
 
-def test_serve_without_npm_says_so_in_one_line_and_serves(isolated, no_npm):
-    paths = Paths.default()
-    command = [sys.executable, "-m", "vcall", "serve", "--port", "0", "--quiet"]
-    env = {**os.environ, "VCALL_HOME": str(paths.home), **no_npm}
-    with subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
-    ) as proc:
-        try:
-            deadline = time.monotonic() + 30
-            while not paths.runtime.exists():  # written once the server listens
-                assert proc.poll() is None, proc.stderr.read()
-                assert time.monotonic() < deadline, "vcall serve did not start in time"
-                time.sleep(0.05)  # polling under a deadline
-            proc.send_signal(signal.SIGINT)
-            _out, err = proc.communicate(timeout=20)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-    assert proc.returncode == 0, err
+def test_serve_without_npm_says_so_in_one_line_and_serves(serve_stopped, no_npm):
+    code, err = serve_stopped(env=no_npm)
+    assert code == 0, err
     warnings = [line for line in err.splitlines() if "Client SDK" in line]
     assert warnings == [
         "Warning: the page needs the Vonage Client SDK and npm is not installed: install "

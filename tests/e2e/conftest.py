@@ -21,7 +21,7 @@ from aiohttp import web
 from vcall.paths import Paths
 from vcall.remote import discovery
 from vcall.serving import running
-from vcall.web.app import ServeOptions, create_app
+from vcall.web.app import create_app
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -71,22 +71,14 @@ async def browser() -> AsyncIterator[Any]:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
+async def site(tmp_path_factory: pytest.TempPathFactory, sandbox_serve: Any) -> AsyncIterator[Site]:
     """vcall serve in sandbox mode, set up with `vcall setup`'s service to point at it, and
     announced like `vcall serve` does (so `vcall call` finds it)."""
     from vcall.provision import run_setup
-    from vcall.sandbox.account import SandboxState
 
     home = tmp_path_factory.mktemp("e2e") / ".vcall"
     paths = Paths(home)
-    options = ServeOptions(
-        store=paths.events_db,
-        quiet=True,
-        sandbox=True,
-        paths=paths,
-        signature_secret=SandboxState.open(paths).account.signature_secret,
-        token_ttl=TOKEN_TTL,
-    )
+    options = sandbox_serve(paths, token_ttl=TOKEN_TTL)
     app = create_app(options)
     async with running(app, "127.0.0.1", 0) as url:
         with pytest.MonkeyPatch.context() as env:

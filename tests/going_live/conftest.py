@@ -10,7 +10,6 @@ import pytest
 
 from vcall.paths import Paths
 from vcall.remote import discovery
-from vcall.sandbox.account import SandboxState
 from vcall.web.app import ServeOptions
 
 STANDINS = Path(__file__).resolve().parents[1] / "fixtures" / "tunnels"
@@ -40,15 +39,7 @@ def alive() -> Callable[[int], bool]:
 
 
 @pytest.fixture
-def sandbox_options(isolated: Path) -> ServeOptions:
-    """As ``vcall serve`` runs in the sandbox: its page key, webhooks checked with the
-    account's secret."""
+def sandbox_options(isolated: Path, sandbox_serve) -> ServeOptions:  # type: ignore[no-untyped-def]
+    """As ``vcall serve`` runs in the sandbox, with its page key."""
     paths = Paths.default()
-    return ServeOptions(
-        store=paths.events_db,
-        quiet=True,
-        sandbox=True,
-        paths=paths,
-        page_key=discovery.page_key(paths),
-        signature_secret=SandboxState.open(paths).account.signature_secret,
-    )
+    return sandbox_serve(paths, page_key=discovery.page_key(paths))

@@ -81,15 +81,9 @@ def sandbox(isolated: Path, app_key: str) -> Sandbox:
 
 
 @pytest.fixture
-def sandbox_options(sandbox: Sandbox, tmp_path: Path) -> ServeOptions:
+def sandbox_options(sandbox: Sandbox, tmp_path: Path, sandbox_serve) -> ServeOptions:  # type: ignore[no-untyped-def]
     """As `vcall serve` runs in sandbox mode: webhooks verified with the account's secret."""
-    return ServeOptions(
-        store=tmp_path / "events.db",
-        quiet=True,
-        sandbox=True,
-        paths=sandbox.paths,
-        signature_secret=sandbox.state.account.signature_secret,
-    )
+    return sandbox_serve(sandbox.paths, store=tmp_path / "events.db")
 
 
 @pytest.fixture

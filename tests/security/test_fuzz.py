@@ -503,25 +503,17 @@ def client_sdk_credentials(key: str, jwt: str) -> Callable[[requests.PreparedReq
     return authorize
 
 
-def test_fuzz_client_sdk_routes_no_5xx(in_thread, caplog):
+def test_fuzz_client_sdk_routes_no_5xx(in_thread, caplog, sandbox_serve):
     """Generated requests on the socket's path and the Conversation API, a call ringing: no 5xx,
     the SDK's error shape on every refusal, and the call carries on."""
     import json as json_
 
     from vcall.paths import Paths
     from vcall.provision import run_setup
-    from vcall.sandbox.account import SandboxState
-    from vcall.web.app import ServeOptions
 
     caplog.set_level(logging.ERROR)
     paths = Paths.default()
-    options = ServeOptions(
-        store_path=paths.events_db,
-        quiet=True,
-        sandbox=True,
-        paths=paths,
-        signature_secret=SandboxState.open(paths).account.signature_secret,
-    )
+    options = sandbox_serve(paths)
     with in_thread(create_app(options)) as base:
         run_setup(mode="sandbox", public_url=base)
         state = json_.loads(paths.state.read_text())
@@ -558,25 +550,17 @@ def test_fuzz_client_sdk_routes_no_5xx(in_thread, caplog):
     assert_no_crash(caplog.records)
 
 
-async def test_garbage_on_the_socket_leaves_it_serving(aiohttp_server, isolated):
+async def test_garbage_on_the_socket_leaves_it_serving(aiohttp_server, isolated, sandbox_serve):
     """Random frames on a signed-in socket (engine.io and socket.io packets, text and bytes):
     the server answers the next sign-in as before."""
     import random
 
     from vcall.paths import Paths
     from vcall.provision import run_setup
-    from vcall.sandbox.account import SandboxState
     from vcall.sandbox.voice.sdk_client import SdkClient
-    from vcall.web.app import ServeOptions
 
     paths = Paths.default()
-    options = ServeOptions(
-        store_path=paths.events_db,
-        quiet=True,
-        sandbox=True,
-        paths=paths,
-        signature_secret=SandboxState.open(paths).account.signature_secret,
-    )
+    options = sandbox_serve(paths)
     server = await aiohttp_server(create_app(options))
     base = str(server.make_url("")).rstrip("/")
     await asyncio.to_thread(run_setup, mode="sandbox", public_url=base)
