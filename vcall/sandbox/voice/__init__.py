@@ -1,2 +1,4 @@
 """The emulated Voice platform, mounted inside ``vcall serve`` in sandbox mode: simulated calls,
-their NCCO run step by step, the signed webhooks they send, and the page's real-time session."""
+their NCCO run step by step, the signed webhooks they send, and the Vonage Client SDK's side of
+ringing a user (its socket, the Conversation API, WebRTC media), which the page's real SDK
+talks to."""
