@@ -160,3 +160,48 @@ async def test_socket_needs_the_key_and_same_origin(api, sandbox_options):
     with pytest.raises(aiohttp.WSServerHandshakeError) as foreign:
         await api.ws_connect(path, headers={"Authorization": key, "Origin": "https://evil.example"})
     assert foreign.value.status == 403
+
+
+async def test_the_conversation_api_needs_the_key_and_same_origin(api, jwt_for, sandbox_options):
+    api.session.headers.pop("Authorization")  # the page key's header: the JWT takes its place
+    path = "/v0.3/conversations/CON-x"
+    jwt = {"Authorization": f"bearer {jwt_for()}"}
+    assert (await api.get(path, headers=jwt)).status == 401
+    key = {"key": sandbox_options.page_key}
+    foreign = await api.get(path, headers={**jwt, "Origin": "https://evil.example"}, params=key)
+    assert foreign.status == 403
+    assert (await api.get(path, headers=jwt, params=key)).status == 404  # past both: no such call
+
+
+@pytest.mark.parametrize(
+    ("sandbox_mode", "region", "expected"),
+    [
+        (
+            True,
+            "us",
+            {"apiUrl": "{origin}", "websocketUrl": "{origin}", "rtcStatsTelemetry": False},
+        ),
+        (
+            False,
+            "eu",
+            {"apiUrl": "https://api-eu.vonage.com", "websocketUrl": "https://ws-eu.vonage.com"},
+        ),
+    ],
+    ids=["sandbox", "live-eu"],
+)
+async def test_the_page_is_told_where_its_sdk_goes(
+    aiohttp_client, sandbox, sandbox_options, sandbox_mode, region, expected
+):
+    from dataclasses import replace
+
+    from vcall.web.app import create_app
+
+    options = replace(sandbox_options, sandbox=sandbox_mode, region=region)
+    client = await aiohttp_client(create_app(options))
+    sandbox.provision(str(client.make_url("")).rstrip("/"))
+    resp = await client.get("/api/token", params={"key": options.page_key})
+    origin = str(client.make_url("")).rstrip("/")
+    config = (await resp.json())["config"]
+    assert config == {
+        k: v.format(origin=origin) if isinstance(v, str) else v for k, v in expected.items()
+    }
