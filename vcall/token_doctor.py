@@ -14,11 +14,11 @@
 
 from __future__ import annotations
 
-import re
 import time
 from datetime import UTC, datetime
 from typing import Any
 
+from vcall.acl import grants
 from vcall.checks import Check
 from vcall.tokens import MAX_TTL
 
@@ -34,23 +34,6 @@ SDK_PATHS: dict[str, str] = {
     "legs": "/v0.1/legs/LEG-1",
     "users": "/v0.1/users/USR-1",
 }
-
-
-def acl_allows(acl: Any, path: str) -> bool:
-    """Whether ``acl`` (``{"paths": {pattern: {}}}``) grants ``path``: ``*`` is one path
-    segment, ``**`` any number of them."""
-    paths = acl.get("paths") if isinstance(acl, dict) else None
-    if not isinstance(paths, dict):
-        return False
-    return any(isinstance(p, str) and _glob(p).fullmatch(path) for p in paths)
-
-
-def _glob(pattern: str) -> re.Pattern[str]:
-    parts = re.split(r"(\*\*|\*)", pattern)
-    body = "".join(
-        ".*" if part == "**" else "[^/]+" if part == "*" else re.escape(part) for part in parts
-    )
-    return re.compile(body)
 
 
 #: The fix for most findings: a token as vcall mints it.
@@ -100,7 +83,7 @@ def _acl(claims: dict[str, Any]) -> Check:
     acl = claims.get("acl")
     if acl is None:
         return Check("acl", True, "no acl claim: the token is not limited to some paths")
-    missing = [kind for kind, path in SDK_PATHS.items() if not acl_allows(acl, path)]
+    missing = [kind for kind, path in SDK_PATHS.items() if not grants(acl, path)]
     if missing:
         return Check(
             "acl",

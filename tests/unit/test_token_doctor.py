@@ -7,8 +7,9 @@ import time
 import pytest
 
 from vcall import tokens
+from vcall.acl import grants
 from vcall.keygen import new_key_pair
-from vcall.token_doctor import SDK_PATHS, acl_allows, examine
+from vcall.token_doctor import SDK_PATHS, examine
 
 APP = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
 NOW = 1_750_000_000
@@ -33,16 +34,16 @@ def test_a_token_vcall_mints_has_no_problem(app_key):
 
 @pytest.mark.parametrize("preset", ["tutorial", "minimal"])
 def test_both_presets_grant_every_path_the_sdk_calls(preset):
-    assert all(acl_allows(tokens.ACL_PRESETS[preset], path) for path in SDK_PATHS.values())
+    assert all(grants(tokens.ACL_PRESETS[preset], path) for path in SDK_PATHS.values())
 
 
 def test_acl_patterns_match_as_vonage_reads_them():
     acl = {"paths": {"/*/users/*": {}, "/v0.3/conversations/**": {}}}
-    assert acl_allows(acl, "/v0.1/users/USR-1")
-    assert not acl_allows(acl, "/v0.1/users/USR-1/conversations")  # * is one segment
-    assert acl_allows(acl, "/v0.3/conversations/CON-1/members/MEM-1")
-    assert not acl_allows(acl, "/v0.2/conversations/CON-1")
-    assert not acl_allows({"paths": "everything"}, "/v0.1/users/USR-1")
+    assert grants(acl, "/v0.1/users/USR-1")
+    assert not grants(acl, "/v0.1/users/USR-1/conversations")  # * is one segment
+    assert grants(acl, "/v0.3/conversations/CON-1/members/MEM-1")
+    assert not grants(acl, "/v0.2/conversations/CON-1")
+    assert not grants({"paths": "everything"}, "/v0.1/users/USR-1")
 
 
 def test_exp_in_milliseconds_is_named():

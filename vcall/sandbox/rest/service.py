@@ -20,12 +20,11 @@ import hmac
 import logging
 import time
 from collections.abc import Mapping
-from fnmatch import fnmatchcase
-from typing import Any
 
 import jwt
 from aiohttp import web
 
+from vcall.acl import grants
 from vcall.sandbox.account import SandboxState
 from vcall.sandbox.rest import applications, numbers, users
 from vcall.sandbox.rest.protocol import (
@@ -56,18 +55,6 @@ def _basic_ok(request: web.Request, account_key: str, account_secret: str, given
     return hmac.compare_digest(key.encode(), account_key.encode()) & hmac.compare_digest(
         secret.encode(), account_secret.encode()
     )
-
-
-def _acl_allows(acl: Any, path: str) -> bool:
-    """Whether a client JWT's ACL grants ``path`` (``/*/users/**`` style globs)."""
-    if not isinstance(acl, dict) or not isinstance(acl.get("paths"), dict):
-        return False
-    for pattern in acl["paths"]:
-        if fnmatchcase(path, pattern) or (
-            pattern.endswith("/**") and fnmatchcase(path, pattern[:-3])
-        ):
-            return True
-    return False
 
 
 def _jwt_app(request: web.Request, state: SandboxState) -> str | web.Response:
@@ -103,7 +90,7 @@ def _jwt_app(request: web.Request, state: SandboxState) -> str | web.Response:
         )
     except jwt.InvalidTokenError as exc:
         return refuse(f"The token was not signed by the application's key, or expired ({exc}).")
-    if "acl" in claims and not _acl_allows(claims["acl"], request.path):
+    if not grants(claims.get("acl"), request.path):
         return problem(
             403,
             "Forbidden",

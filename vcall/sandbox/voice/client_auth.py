@@ -3,9 +3,7 @@
 A token is accepted when it is an RS256 JWT signed with the private key of a sandbox
 application (verified with the public key the sandbox holds for it), names that application in
 ``application_id``, has not expired (``exp``), names an existing user of it in ``sub``, and its
-``acl`` covers the path asked for. An ``acl`` path is a glob: ``*`` stands for one path segment,
-``**`` for any rest; a rule may narrow the methods (``{"methods": ["GET"]}``). A token with no
-``acl`` covers nothing.
+``acl`` covers the path asked for (:mod:`vcall.acl`).
 
 Each refusal carries the code the Client SDK maps to its own error (``code``): on the socket it
 is the name of the event to send, over HTTP the ``code`` of a Conversation API error.
@@ -13,14 +11,13 @@ is the name of the event to send, over HTTP the ``code`` of a Conversation API e
 
 from __future__ import annotations
 
-import functools
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import jwt
 
 from vcall._errors import Forbidden, SessionRefused, coded
+from vcall.acl import grants
 
 if TYPE_CHECKING:
     from vcall.sandbox.account import SandboxState
@@ -40,18 +37,12 @@ class Identity:
     user_id: str
     user_name: str
     expires: float
-    acl: dict[str, Any]
+    acl: dict[str, Any] | None
 
     def require(self, method: str, path: str) -> None:
         """Raise :class:`~vcall._errors.Forbidden` unless the token's ACL covers ``method path``."""
-        paths = self.acl.get("paths") if isinstance(self.acl, dict) else None
-        for pattern, rule in (paths or {}).items():
-            if not isinstance(pattern, str) or not _glob(pattern).fullmatch(path):
-                continue
-            methods = rule.get("methods") if isinstance(rule, dict) else None
-            if not methods or method.upper() in {str(m).upper() for m in methods}:
-                return
-        raise coded(Forbidden(f"the token's acl does not cover {method} {path}"), FORBIDDEN)
+        if not grants(self.acl, path, method):
+            raise coded(Forbidden(f"the token's acl does not cover {method} {path}"), FORBIDDEN)
 
 
 def authenticate(state: SandboxState, token: object) -> Identity:
@@ -84,13 +75,4 @@ def authenticate(state: SandboxState, token: object) -> Identity:
     if user is None:
         raise SessionRefused(UNKNOWN_USER, f"no user {sub!r} in application {app_id}")
     acl = claims.get("acl")
-    return Identity(app_id, str(user["id"]), str(user["name"]), float(claims["exp"]), acl or {})
-
-
-@functools.lru_cache(maxsize=64)
-def _glob(pattern: str) -> re.Pattern[str]:
-    parts = re.split(r"(\*\*|\*)", pattern)
-    regex = "".join(
-        ".*" if part == "**" else "[^/]*" if part == "*" else re.escape(part) for part in parts
-    )
-    return re.compile(regex)
+    return Identity(app_id, str(user["id"]), str(user["name"]), float(claims["exp"]), acl)
