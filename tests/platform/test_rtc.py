@@ -3,10 +3,13 @@ and calls that ring them, answered through the Conversation API (python-socketio
 
 from __future__ import annotations
 
+import asyncio
 import time
+from urllib.parse import urlencode
 
 import aiohttp
 import pytest
+import socketio
 from sandbox_calls import place_call
 
 from vcall import keygen, tokens
@@ -84,6 +87,35 @@ async def test_expired_session_is_told_and_no_longer_rung(connect, jwt_for, api)
     await device.disconnected.wait()  # the server closed the socket: EXPIRED_TOKEN in the SDK
     summary = await place_call(api, ring_timeout=0.05, talk_for=0)
     assert summary["pages"] == 0 and summary["outcome"] == "timeout"
+
+
+async def test_a_session_is_connected_first_and_ended_by_a_disconnect(
+    platform_server, jwt_for, sandbox_options
+):
+    """What the real SDK needs to report the end as sessionError("EXPIRED_TOKEN"): the socket
+    connected before ``session:success`` (else it never notes the socket as connected), and a
+    socket.io DISCONNECT, not a dropped transport (which it reconnects)."""
+    seen: list[str] = []
+    ended = asyncio.Event()
+    sio = socketio.AsyncClient(reconnection=False, handle_sigint=False)
+    sio.on("connect", lambda: seen.append("connect"))
+    sio.on("session:success", lambda _message: seen.append("session:success"))
+
+    def disconnected(reason: str) -> None:
+        seen.append(reason)
+        ended.set()
+
+    sio.on("disconnect", disconnected)
+    now = time.time()
+    token = jwt_for(ttl=1 if now % 1 < 0.5 else 2, now=int(now))  # 0.5 to 1.5 s to live
+    query = urlencode({"token": token, "key": sandbox_options.page_key})
+    url = str(platform_server.make_url("")).rstrip("/")
+    await sio.connect(f"{url}?{query}", transports=["websocket"], socketio_path="v2/rtc")
+    try:
+        await asyncio.wait_for(ended.wait(), 5)
+    finally:
+        await sio.disconnect()
+    assert seen == ["connect", "session:success", sio.reason.SERVER_DISCONNECT]
 
 
 async def test_page_answers_then_hangs_up(connect, jwt_for, api):

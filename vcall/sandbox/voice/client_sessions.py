@@ -5,8 +5,10 @@ and emits nothing to sign in: the server checks the token (:mod:`.client_auth`) 
 ``session:success``, or sends the refusal as an event (``system:error:expired-token``,
 ``system:error:invalid-token``, ``user:error:invalid-user``, ``system:error:permission``) and
 closes the socket. A signed-in socket is closed when its token expires unless the session was
-refreshed first (``PUT /v0.2/sessions/{id}``): the SDK reports any server-side disconnect of a
-live session as ``sessionError("EXPIRED_TOKEN")``, which is how Vonage ends one.
+refreshed first (``PUT /v0.2/sessions/{id}``): the server's socket.io DISCONNECT reaches the SDK
+as ``sessionError("EXPIRED_TOKEN")``, which is how Vonage ends one (an engine.io or a transport
+close would only make it reconnect). The SDK reports it only for a socket it saw connected
+before ``session:success``, so the CONNECT packet is sent first (``always_connect``).
 
 Events from the SDK (acknowledgements, statistics) are accepted and ignored: everything it
 asks for goes through the Conversation API (:mod:`.conversation_api`).
@@ -108,6 +110,8 @@ class ClientSessions:
         self.sio = socketio.AsyncServer(
             async_mode="aiohttp",
             transports=["websocket"],
+            # CONNECT before session:success, as socket.io servers in Node send it (see above).
+            always_connect=True,
             # The Origin is checked by the page key's guard in front of the socket.
             cors_allowed_origins=[],
             max_http_buffer_size=MAX_MESSAGE,
