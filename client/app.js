@@ -17,6 +17,7 @@ let client = null;
 let callId = null;
 let timer = null;
 let refreshTimer = null;
+let sessionId = null;
 
 function setStatus(text) {
   $("status").textContent = `Call Status: ${text}`;
@@ -77,25 +78,21 @@ function scheduleRefresh(expiresIn) {
 }
 
 async function refresh() {
+  const renewing = sessionId;
   try {
     const session = await fetchToken();
     await client.refreshSession(session.token);
     scheduleRefresh(session.expires_in);
   } catch (err) {
-    // The session may be gone (its token ran out before the renewal got through): sign in
-    // again, which rings this page again.
-    showError(`could not renew the session: ${describe(err)}; signing in again`);
-    try {
-      await signIn();
-    } catch (again) {
-      showError(`could not renew the session: ${describe(again)}`);
-    }
+    // The session lives on until its token runs out; then the SDK reports sessionError (and
+    // a renewal that fails once a new session has replaced it is no news).
+    if (sessionId === renewing) showError(`could not renew the session: ${describe(err)}`);
   }
 }
 
 async function signIn(given) {
   const session = given || (await fetchToken());
-  await client.createSession(session.token);
+  sessionId = await client.createSession(session.token);
   scheduleRefresh(session.expires_in);
   $("who").textContent = `Signed in as ${session.user} (${session.mode})`;
   showError("");
@@ -119,7 +116,10 @@ function wire() {
     idle();
   });
   client.on("legStatusUpdate", (_id, _legId, status) => setStatus(status.toLowerCase()));
+  // The server ended the session (its token ran out unrenewed): the SDK has dropped it, so a
+  // fresh token signs in anew (refreshSession has no session left to renew).
   client.on("sessionError", async (reason) => {
+    clearTimeout(refreshTimer);
     showError(`session ended: ${reason}`);
     idle("Signed out.");
     if (reason === "EXPIRED_TOKEN") {

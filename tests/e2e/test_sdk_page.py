@@ -37,6 +37,52 @@ window.RTCPeerConnection.prototype = Native.prototype;
 """
 
 
+#: Records, in order, each session the page's createSession got, how each refreshSession ended
+#: and each event its SDK listeners were called with (``[name, ...args]``), by wrapping
+#: VonageClient once the bundle has loaded.
+WATCH_SDK = """
+window.__sdk = [];
+let sdk;
+Object.defineProperty(window, "vonageClientSDK", {
+  configurable: true,
+  set(value) { sdk = value; },
+  get() {
+    const Client = sdk && sdk.VonageClient;
+    if (Client && !Client.prototype.__watched) {
+      Client.prototype.__watched = true;
+      const { on, createSession, refreshSession } = Client.prototype;
+      Client.prototype.on = function (event, listener) {
+        return on.call(this, event, (...args) => {
+          window.__sdk.push([event, ...args.map(String)]);
+          return listener(...args);
+        });
+      };
+      Client.prototype.createSession = async function (...args) {
+        const id = await createSession.apply(this, args);
+        window.__sdk.push(["session", id]);
+        return id;
+      };
+      Client.prototype.refreshSession = async function (...args) {
+        try {
+          const done = await refreshSession.apply(this, args);
+          window.__sdk.push(["refreshSession", "ok"]);
+          return done;
+        } catch (err) {
+          window.__sdk.push(["refreshSession", err.code || String(err)]);
+          throw err;
+        }
+      };
+    }
+    return sdk;
+  },
+});
+"""
+
+
+async def sdk_log(page: Any) -> list[list[str]]:
+    return list(await page.evaluate("window.__sdk"))
+
+
 async def peer_states(page: Any) -> list[list[str]]:
     return [p["states"] for p in await page.evaluate("window.__peers")]
 
@@ -129,37 +175,79 @@ async def test_a_page_opened_while_it_rings_rings_too(page, browser, site):
 
 
 async def test_a_session_the_server_ended_signs_in_again_and_rings(page, site):
-    """A renewal that arrives after the token ran out finds the session closed by the server
-    (404); the page signs in afresh and rings again."""
+    """A renewal held until after the token ran out: the server ends the session, the SDK calls
+    the page's sessionError listener with EXPIRED_TOKEN, the page signs in afresh with a new
+    token and rings again; the renewal, let through once it has, finds its session gone (404)
+    and the page does not show that stale failure."""
     sessions = site.app[SESSIONS]
     ended: list[str] = []
     answers: list[int] = []
+
+    async def signed_in_again() -> bool:
+        return [e[0] for e in await sdk_log(page)].count("session") == 2
 
     async def after_the_expiry(route: Any) -> None:
         if ended:
             await route.continue_()
             return
-        # The first renewal is held until the server has ended the session.
+        # The first renewal is held until the page has signed in again.
         ended.append(route.request.url.rsplit("/", 1)[-1].split("?")[0])
-        deadline = time.monotonic() + site.token_ttl * 2
-        while ended[0] in sessions:
-            assert time.monotonic() < deadline, "the server never ended the session"
+        deadline = time.monotonic() + site.token_ttl * 3
+        while ended[0] in sessions or not await signed_in_again():
+            assert time.monotonic() < deadline, "the page did not sign in again"
             await asyncio.sleep(0.05)  # polling under a deadline
         response = await route.fetch()
         answers.append(response.status)
         await route.fulfill(response=response)
 
+    await page.add_init_script(WATCH_SDK)
     await page.route("**/v0.2/sessions/**", after_the_expiry)
     await open_page(page, site)
     deadline = time.monotonic() + site.token_ttl * 4
-    while not answers or sessions.signed_in(site_app_id(site), {"Alice"}) == 0:
-        assert time.monotonic() < deadline, "the page did not sign in again"
+    while not any(e[0] == "refreshSession" for e in await sdk_log(page)):
+        assert time.monotonic() < deadline, "the held renewal never ended"
         await asyncio.sleep(0.05)  # polling under a deadline
-    assert answers == [404]  # the session was gone: the page signed in afresh
+    assert answers == [404]  # the session was gone: the page had signed in afresh
+    await expect(page.locator("#error")).to_be_hidden()  # the late 404 is no news
     call = await place(site, ring_timeout=5)
     await expect(page.locator("#answer")).to_be_visible()
+    log = [e for e in await sdk_log(page) if e != ["refreshSession", "ok"]]  # the new session's
+    assert [e[0] for e in log] == [
+        "session",
+        "sessionError",
+        "session",
+        "refreshSession",
+        "callInvite",
+    ]
+    (_, first), expired, (_, second), renewal = log[:4]
+    assert expired == ["sessionError", "EXPIRED_TOKEN"]
+    assert renewal == ["refreshSession", "conversation:error:not-found"]
+    assert first == ended[0] and first not in sessions and second in sessions
     await page.click("#reject")
     assert (await finished(call))["outcome"] == "rejected"
+
+
+async def test_a_renewed_session_outlives_its_first_token(page, site):
+    """refreshSession before the token runs out: the same session lives on, no sessionError."""
+    sessions = site.app[SESSIONS]
+    await page.add_init_script(WATCH_SDK)
+    await open_page(page, site)
+    [(_, session)] = await sdk_log(page)
+    first_exp = sessions.session(session).identity.expires
+    deadline = first_exp + site.token_ttl
+    while time.time() < first_exp + 0.5:  # past the first token's end (polling, with a deadline)
+        assert time.time() < deadline and session in sessions, "the session ended"
+        await asyncio.sleep(0.05)
+    call = await place(site, ring_timeout=5)
+    await expect(page.locator("#answer")).to_be_visible()
+    log = await sdk_log(page)
+    renewals = [e for e in log if e[0] == "refreshSession"]
+    assert renewals and all(e == ["refreshSession", "ok"] for e in renewals)
+    assert [e[0] for e in log if e[0] != "refreshSession"] == ["session", "callInvite"]
+    assert session in sessions
+    await page.click("#reject")
+    assert (await finished(call))["outcome"] == "rejected"
+    await expect(page.locator("#error")).to_be_hidden()
 
 
 def site_app_id(site: Any) -> str:
