@@ -15,6 +15,7 @@ import pytest
 from recorded_call import RecordedCall
 
 from vcall._errors import StoreError
+from vcall.answer_requests import VERIFIED, AnswerRequest, StoredAnswer
 from vcall.events import StoredEvent, parse_event
 from vcall.store import EventStore, open_store
 
@@ -166,3 +167,95 @@ async def test_writes_after_close_are_refused(location: Path | str) -> None:
 def test_an_unknown_durability_is_refused(location: Path | str) -> None:
     with pytest.raises(StoreError, match="unknown durability 'fast'"):
         open_store(location, "fast")
+
+
+def answer(conversation: str | None, n: int = 0, **fields: object) -> AnswerRequest:
+    """An answer request as the webhook keeps it (a GET unless ``body`` is given)."""
+    query = f"from=441234567890&to=442038297050&uuid=leg-{n}&conversation_uuid={conversation}"
+    return AnswerRequest(
+        **{
+            "received_at": f"2026-01-01T00:00:0{n}.000Z",
+            "conversation_uuid": conversation,
+            "uuid": f"leg-{n}",
+            "path": "/voice/answer",
+            "method": "GET",
+            "query": query,
+            "body": None,
+            "signature": VERIFIED,
+            "status": 200,
+            "response": b'[{"action":"talk","text":"hi"}]',
+            "took_ms": 0.25 + n,
+            **fields,
+        }
+    )
+
+
+async def kept_answers(store: EventStore, conversation: str, n: int) -> list[StoredAnswer]:
+    """The call's answer requests once ``n`` are kept (they are written without waiting)."""
+    async with asyncio.timeout(5):
+        while len(kept := await store.answers(conversation)) < n:
+            await asyncio.sleep(0.005)
+    return kept
+
+
+async def test_answer_requests_are_kept_as_received_without_waiting(store: EventStore) -> None:
+    posted = answer(
+        "CON-1",
+        1,
+        path="/voice/fallback",
+        method="POST",
+        query="",
+        body=b'{"conversation_uuid":"CON-1","custom":"\\u0000 x"}',
+        signature="payload_hash does not match the body",
+        status=401,
+        response=b'{"ok":false}',
+    )
+    # No awaiting: the answer goes out before the store has the request.
+    for one in (answer("CON-1"), answer("CON-2"), posted):
+        assert store.record_answer(one) is None
+    kept = await kept_answers(store, "CON-1", 2)
+    assert [tuple(k[1:]) for k in kept] == [tuple(answer("CON-1")), tuple(posted)]
+    assert kept[0].id < kept[1].id
+    assert [a.uuid for a in await kept_answers(store, "CON-2", 1)] == ["leg-0"]
+    assert await store.answers("CON-3") == []
+    assert await store.count() == 0  # answer requests are not events
+
+
+async def test_answer_requests_queued_at_close_are_kept(
+    location: Path | str, opened: Opener
+) -> None:
+    first = await opened(location)
+    first.record_answer(answer("CON-1", uuid="leg-\u0000"))
+    await first.close()
+    again = await opened(location)
+    (kept,) = await again.answers("CON-1")
+    assert kept.uuid in ("leg-\u0000", "leg-\ufffd")  # PostgreSQL text holds no NUL
+
+
+async def test_an_answer_request_in_a_batch_of_events(store: EventStore) -> None:
+    store.record_answer(answer("CON-1"))
+    stored = await asyncio.gather(*(store.append(parse_event(body(n))) for n in range(3)))
+    assert all(s is not None for s in stored)
+    assert len(await kept_answers(store, "CON-1", 1)) == 1
+
+
+async def test_the_inspector_walks_back_through_calls(store: EventStore) -> None:
+    """``recent`` walks back from a cursor; ``calls_events`` reads whole calls (their newest
+    events); ``leg_conversation`` finds a call by any of its legs."""
+    stored = []
+    for n in range(8):
+        one = await store.append(parse_event(body(n, f"CON-{n % 3}")))
+        assert one is not None
+        stored.append(one)
+    ids = [e.id for e in stored]
+    newest_first = [(e.id, e.conversation_uuid) for e in reversed(stored)]
+    assert await store.recent(limit=3) == newest_first[:3]
+    assert await store.recent(before=ids[5], limit=100) == newest_first[3:]
+    assert await store.recent(before=ids[0]) == []
+    assert await store.calls_events(["CON-1", "CON-0", "CON-1"]) == [
+        e for e in stored if e.conversation_uuid in ("CON-0", "CON-1")
+    ]
+    assert await store.calls_events(["CON-0"], newest=2) == [stored[3], stored[6]]
+    assert await store.calls_events(["CON-9"]) == []
+    assert await store.leg_conversation("leg-00004") == "CON-1"
+    assert await store.leg_conversation("leg-nope") is None

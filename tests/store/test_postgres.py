@@ -119,7 +119,7 @@ async def test_the_schema_is_versioned_and_made_once(pg_url: str, opened: Opener
                 "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
             )
         }
-        assert tables == {"events", "rejected", "vcall_migrations"}
+        assert tables == {"events", "rejected", "answers", "vcall_migrations"}
     finally:
         await conn.close()
     assert await second.count() == 1

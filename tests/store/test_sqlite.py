@@ -49,13 +49,14 @@ async def test_old_store_is_upgraded_in_place(tmp_path: Path) -> None:
         await store.close()
     conn = apsw.Connection(str(path))
     try:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
         (table_sql,) = conn.execute(
             "SELECT sql FROM sqlite_master WHERE name = 'events'"
         ).fetchone()
         assert "AUTOINCREMENT" not in table_sql
         names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
         assert "events_conversation" in names and "events_v1" not in names
+        assert {"answers", "answers_conversation"} <= names
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     finally:
         conn.close()

@@ -9,6 +9,10 @@ costs about as much as five inserts, so under load this shares each one between 
 events (at 32 connections most commits hold all 32 events, against 11 on average when every
 pass committed its own), while a lone webhook waits one extra pass, a few microseconds.
 
+Answer requests (:meth:`GroupCommit.record_answer`) ride along in the same batches, but no
+one waits for them: the answer to Vonage is sent at once, and a batch writes its answer
+requests after its events (and a failure to write them fails no event).
+
 The store says what a commit is (:meth:`GroupCommit._commit`); this module also keeps the
 functions that want to hear of commits (:meth:`GroupCommit.watch`).
 """
@@ -23,6 +27,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from vcall._errors import StoreError
+from vcall.answer_requests import AnswerRequest
 from vcall.events import CallEvent, StoredEvent
 from vcall.store.contract import DURABILITY
 
@@ -35,6 +40,9 @@ Queue = list[tuple[Any, "asyncio.Future[Any]"]]
 MAX_BATCH = 64
 #: Longest a batch gathers, in seconds: a steady stream of writes still commits this often.
 GATHER_FOR = 0.001
+#: Most answer requests waiting for a commit; more are left out of the record (and said so
+#: in the log) rather than let memory grow while the store is slow.
+MAX_ANSWERS = 10_000
 
 
 class GroupCommit:
@@ -53,14 +61,19 @@ class GroupCommit:
         self.durability = durability
         self._events: Queue = []
         self._rejects: Queue = []
+        self._answers: list[AnswerRequest] = []
+        self._answers_dropped = 0
         self._wake = asyncio.Event()
         self._stopping = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._flusher: asyncio.Task[None] | None = None
         self._watchers: list[Callable[[], None]] = []
 
-    async def _commit(self, events: Queue, rejects: Queue) -> None:
-        """Commit both queues; settle every future (:meth:`_settle`, :meth:`_fail`)."""
+    async def _commit(
+        self, events: Queue, rejects: Queue, answers: Sequence[AnswerRequest]
+    ) -> None:
+        """Commit the queues; settle every future (:meth:`_settle`, :meth:`_fail`), then write
+        ``answers`` (no one waits for them; :meth:`_answers_lost` if they cannot be)."""
         raise NotImplementedError
 
     def _start_flushing(self) -> None:
@@ -86,17 +99,18 @@ class GroupCommit:
             self._wake.clear()
             events, self._events = self._take(self._events)
             rejects, self._rejects = self._take(self._rejects)
+            answers, self._answers = self._answers, []
             if self._events or self._rejects:
                 self._wake.set()  # more than one commit takes: the rest goes next
-            if events or rejects:
+            if events or rejects or answers:
                 try:
-                    await self._commit(events, rejects)
+                    await self._commit(events, rejects, answers)
                 except Exception as exc:
                     # A bug, not a store that failed (those settle their futures): its writes
                     # fail, and the task lives on, or every write after it would wait for ever.
                     logger.exception("event store: a commit failed")
                     self._fail([*events, *rejects], f"event store write failed: {exc}")
-            if self._stopping and not (self._events or self._rejects):
+            if self._stopping and not (self._events or self._rejects or self._answers):
                 return
 
     def _take(self, queue: Queue) -> tuple[Queue, Queue]:
@@ -164,6 +178,33 @@ class GroupCommit:
     ) -> asyncio.Future[int]:
         """Commit a refused body with its reason; the future gives its id."""
         return self._queue(self._rejects, (reason, method, path, content_type, body))
+
+    def record_answer(self, answer: AnswerRequest) -> None:
+        """Keep ``answer`` with the next batch, without waiting for it (see the module
+        docstring). Left out of the record while the store is closed or unavailable, or when
+        :data:`MAX_ANSWERS` are already waiting."""
+        if self._loop is None or self._flusher is None or self.health() is not None:
+            return
+        if len(self._answers) >= MAX_ANSWERS:
+            self._answers_lost(1, "too many waiting for the store")
+            return
+        self._answers.append(answer)
+        self._wake.set()
+
+    def _answers_lost(self, count: int, why: str) -> None:
+        """Say (once in a while, not per request) that answer requests were not kept."""
+        if self._answers_dropped == 0:
+            logger.warning("event store: answer requests not kept (%s)", why)
+        self._answers_dropped += count
+
+    def _answers_written(self) -> None:
+        """Answer requests are being kept again: say how many were not."""
+        if self._answers_dropped:
+            logger.warning(
+                "event store: keeping answer requests again (%d were not kept)",
+                self._answers_dropped,
+            )
+            self._answers_dropped = 0
 
     # -- being told of commits ------------------------------------------------------------
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from vcall.answer_requests import AnswerRequest, StoredAnswer
     from vcall.events import CallEvent, StoredEvent
 
 #: What an acknowledged event survives, by ``--durability`` level.
@@ -66,3 +67,27 @@ class EventStore(Protocol):
 
     async def rejected(self, *, limit: int = 100) -> list[Rejected]:
         """The newest refused bodies, newest first."""
+
+    def record_answer(self, answer: AnswerRequest) -> None:
+        """Keep an answer request with the next batch; returns at once (no one waits for it,
+        and one the store cannot keep is left out of the record)."""
+
+    async def answers(self, conversation: str) -> list[StoredAnswer]:
+        """The answer requests of one call, in the order they arrived."""
+
+    async def recent(
+        self, *, before: int | None = None, limit: int = 1000
+    ) -> list[tuple[int, str | None]]:
+        """``(id, conversation_uuid)`` of the newest ``limit`` events below cursor ``before``
+        (None: of all), newest first: the calls inspector's walk back through the store."""
+
+    async def calls_events(
+        self, conversations: Sequence[str], *, newest: int = 1000
+    ) -> list[StoredEvent]:
+        """The newest ``newest`` events of each of these conversations, in store order."""
+
+    async def leg_conversation(self, uuid: str) -> str | None:
+        """The conversation of leg ``uuid``, or None if no event has it."""
+
+    def health(self) -> str | None:
+        """None while the store can take writes; else what is wrong, in one line."""

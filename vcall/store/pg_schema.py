@@ -10,6 +10,7 @@ has passed it, whichever instance stores it.
 
 from __future__ import annotations
 
+from vcall import answer_requests
 from vcall.events import COLUMNS
 
 #: Bits of an id that number the events of one transaction: a batch holds at most
@@ -36,7 +37,7 @@ CREATE_MIGRATIONS = _MIGRATIONS_TABLE
 APPLIED = "SELECT coalesce(max(version), 0) FROM vcall_migrations"
 RECORD_MIGRATION = "INSERT INTO vcall_migrations (version) VALUES ($1)"
 #: Tables of these names made by something else are not vcall's to take over.
-OWN_TABLES = ("events", "rejected")
+OWN_TABLES = ("events", "rejected", "answers")
 EXISTING_TABLES = (
     "SELECT table_name FROM information_schema.tables "
     "WHERE table_schema = current_schema() AND table_name = ANY($1::text[])"
@@ -80,6 +81,24 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         END $$""",
         """CREATE TRIGGER events_notify AFTER INSERT ON events
             FOR EACH STATEMENT EXECUTE FUNCTION vcall_events_notify()""",
+    ),
+    (
+        # Answer requests (vcall.answer_requests), found by their call.
+        """CREATE TABLE answers (
+            id bigserial PRIMARY KEY,
+            received_at text NOT NULL,
+            conversation_uuid text,
+            uuid text,
+            path text NOT NULL,
+            method text NOT NULL,
+            query text NOT NULL,
+            body bytea,
+            signature text NOT NULL,
+            status integer NOT NULL,
+            response bytea NOT NULL,
+            took_ms double precision NOT NULL
+        )""",
+        "CREATE INDEX answers_conversation ON answers (conversation_uuid, id)",
     ),
 )
 
@@ -136,3 +155,29 @@ REJECTED = (
     "SELECT id, received_at, reason, method, path, content_type, body FROM rejected "
     "ORDER BY id DESC LIMIT $1"
 )
+
+_ANSWER_FIELDS = answer_requests.COLUMNS[1:]
+_ANSWER_TYPES = {"body": "bytea", "response": "bytea", "status": "integer", "took_ms": "float8"}
+_ANSWER_ARRAYS = ", ".join(
+    f"${n}::{_ANSWER_TYPES.get(name, 'text')}[]" for n, name in enumerate(_ANSWER_FIELDS, 1)
+)
+#: A batch of answer requests in one statement, one array per column, in arrival order.
+INSERT_ANSWERS = f"""
+INSERT INTO answers ({", ".join(_ANSWER_FIELDS)})
+SELECT {", ".join(f"a.{name}" for name in _ANSWER_FIELDS)}
+FROM unnest({_ANSWER_ARRAYS}) WITH ORDINALITY AS a({", ".join(_ANSWER_FIELDS)}, n)
+ORDER BY a.n"""
+ANSWERS = (
+    f"SELECT {', '.join(answer_requests.COLUMNS)} FROM answers "
+    "WHERE conversation_uuid = $1 ORDER BY id"
+)
+#: The inspector's reads (vcall.calls): not bounded by the horizon, as no cursor follows them.
+RECENT = "SELECT id, conversation_uuid FROM events WHERE id < $1 ORDER BY id DESC LIMIT $2"
+CALLS_EVENTS = f"""
+SELECT e.* FROM unnest($1::text[]) AS c(conversation)
+CROSS JOIN LATERAL (
+    SELECT {EVENT_COLUMNS} FROM events WHERE conversation_uuid = c.conversation
+    ORDER BY id DESC LIMIT $2
+) AS e
+ORDER BY e.id"""
+LEG_CONVERSATION = "SELECT conversation_uuid FROM events WHERE uuid = $1 ORDER BY id DESC LIMIT 1"

@@ -32,6 +32,7 @@ import asyncpg
 
 from vcall._errors import StoreError
 from vcall._logging import protect
+from vcall.answer_requests import AnswerRequest, StoredAnswer
 from vcall.events import CallEvent, StoredEvent, utc_now
 from vcall.store import pg_schema as sql
 from vcall.store.batching import GroupCommit, Queue
@@ -286,13 +287,18 @@ class PostgresStore(GroupCommit):
 
     # -- writes ---------------------------------------------------------------------------
 
-    async def _commit(self, events: Queue, rejects: Queue) -> None:
-        """Insert both queues (a statement each), then settle each caller's future."""
+    async def _commit(
+        self, events: Queue, rejects: Queue, answers: Sequence[AnswerRequest]
+    ) -> None:
+        """Insert the queues (a statement each), settling each caller's future as soon as its
+        statement has returned; answer requests last."""
         conn = self._writer
         if conn is None or conn.is_closed():
             self._writer = None
             self._lost(self._problem or "the connection to PostgreSQL was closed")
             self._fail([*events, *rejects], f"event store unavailable: {self._problem}")
+            if answers:
+                self._answers_lost(len(answers), f"event store unavailable: {self._problem}")
             return
         now = utc_now()
         try:
@@ -317,8 +323,34 @@ class PostgresStore(GroupCommit):
             conn.terminate()
             self._lost(f"lost the connection to PostgreSQL: {self._why(exc)}")
             self._fail([*events, *rejects], f"event store write failed: {self._problem}")
+            if answers:
+                self._answers_lost(len(answers), self._problem or "lost the connection")
             return
-        self._wake_watchers()
+        if events:
+            self._wake_watchers()
+        if answers:
+            await self._insert_answers(conn, answers)
+
+    async def _insert_answers(
+        self, conn: asyncpg.Connection, answers: Sequence[AnswerRequest]
+    ) -> None:
+        """One INSERT of ``answers``; a failure loses them alone (no one waits for them)."""
+        rows = [_answer_without_nul(answer) for answer in answers]
+        try:
+            await conn.execute(
+                sql.INSERT_ANSWERS,
+                *(list(column) for column in zip(*rows, strict=True)),
+                timeout=WRITE_TIMEOUT,
+            )
+        except _FAILURES as exc:
+            self._answers_lost(len(answers), self._why(exc))
+            if _disconnected(conn, exc):
+                if self._writer is conn:
+                    self._writer = None
+                conn.terminate()
+                self._lost(f"lost the connection to PostgreSQL: {self._why(exc)}")
+            return
+        self._answers_written()
 
     async def _settle_events(self, conn: asyncpg.Connection, now: str, events: Queue) -> None:
         """Insert ``events`` as one statement and settle their futures; if the database
@@ -407,6 +439,36 @@ class PostgresStore(GroupCommit):
         rows = await self._read(sql.REJECTED, limit)
         return [Rejected(*row) for row in rows]
 
+    async def recent(
+        self, *, before: int | None = None, limit: int = 1000
+    ) -> list[tuple[int, str | None]]:
+        """``(id, conversation_uuid)`` of the newest ``limit`` events below cursor ``before``
+        (None: of all), newest first."""
+        rows = await self._read(sql.RECENT, _MAX_ID if before is None else before, limit)
+        return [(row[0], row[1]) for row in rows]
+
+    async def calls_events(
+        self, conversations: Sequence[str], *, newest: int = 1000
+    ) -> list[StoredEvent]:
+        """The newest ``newest`` events of each of these conversations, in store order."""
+        rows = await self._read(sql.CALLS_EVENTS, list(dict.fromkeys(conversations)), newest)
+        return [_stored(row) for row in rows]
+
+    async def leg_conversation(self, uuid: str) -> str | None:
+        """The conversation of leg ``uuid`` (its newest event's), or None if no event has it
+        (legs have no index: see the SQLite store)."""
+        rows = await self._read(sql.LEG_CONVERSATION, uuid)
+        return rows[0][0] if rows else None
+
+    async def answers(self, conversation: str) -> list[StoredAnswer]:
+        """The answer requests of one call, in the order they arrived."""
+        rows = await self._read(sql.ANSWERS, conversation)
+        return [tuple.__new__(StoredAnswer, tuple(row)) for row in rows]
+
+
+#: Above every cursor (ids are 64-bit).
+_MAX_ID = 2**63 - 1
+
 
 def _stored(row: Sequence[Any]) -> StoredEvent:
     return tuple.__new__(StoredEvent, tuple(row))
@@ -421,4 +483,16 @@ def _without_nul(event: CallEvent) -> CallEvent:
             for name, value in zip(event._fields[:10], event[:10], strict=True)
             if value is not None
         }
+    )
+
+
+def _answer_without_nul(answer: AnswerRequest) -> AnswerRequest:
+    """``answer`` with NUL characters in its text replaced (as :func:`_without_nul`): only the
+    ids read from the request can hold one (the query string is kept percent-encoded)."""
+    conversation, leg = answer.conversation_uuid, answer.uuid
+    if "\x00" not in (conversation or "") + (leg or ""):
+        return answer
+    return answer._replace(
+        conversation_uuid=conversation and conversation.replace("\x00", "\ufffd"),
+        uuid=leg and leg.replace("\x00", "\ufffd"),
     )

@@ -37,13 +37,16 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 import apsw
 
+from vcall import answer_requests
 from vcall._errors import StoreError
 from vcall._files import ensure_private_dir
+from vcall.answer_requests import AnswerRequest, StoredAnswer
 from vcall.events import COLUMNS, CallEvent, StoredEvent, utc_now
 from vcall.store.batching import MAX_BATCH, GroupCommit, Queue
 from vcall.store.contract import DEFAULT_DURABILITY, Rejected
@@ -94,6 +97,24 @@ _MIGRATIONS = (
         "DROP TABLE events_v1",
         _CONVERSATION_INDEX,
     ),
+    # 3: answer requests (vcall.answer_requests), found by their call.
+    (
+        """CREATE TABLE answers (
+            id INTEGER PRIMARY KEY,
+            received_at TEXT NOT NULL,
+            conversation_uuid TEXT,
+            uuid TEXT,
+            path TEXT NOT NULL,
+            method TEXT NOT NULL,
+            query TEXT NOT NULL,
+            body BLOB,
+            signature TEXT NOT NULL,
+            status INTEGER NOT NULL,
+            response BLOB NOT NULL,
+            took_ms REAL NOT NULL
+        )""",
+        "CREATE INDEX answers_conversation ON answers (conversation_uuid, id)",
+    ),
 )
 #: What reads select: every column of a StoredEvent, in order.
 _EVENT_COLUMNS = ", ".join(COLUMNS)
@@ -111,10 +132,17 @@ def _insert_events_sql(rows: int) -> str:
     )
 
 
+_ANSWER_COLUMNS = ", ".join(answer_requests.COLUMNS)
+_INSERT_ANSWER = (
+    f"INSERT INTO answers ({', '.join(answer_requests.COLUMNS[1:])}) "
+    f"VALUES ({','.join('?' * (len(answer_requests.COLUMNS) - 1))})"
+)
 _INSERT_REJECTED = (
     "INSERT INTO rejected (received_at, reason, method, path, content_type, body) "
     "VALUES (?,?,?,?,?,?)"
 )
+#: Above every cursor: SQLite integers are 64-bit.
+_MAX_ID = 2**63 - 1
 #: Seconds between passive checkpoints on the checkpoint thread.
 CHECKPOINT_EVERY = 0.2
 #: Pages of WAL after which the checkpoint thread holds writes back for a moment (a RESTART
@@ -268,8 +296,10 @@ class SqliteStore(GroupCommit):
 
     # -- writes ---------------------------------------------------------------------------
 
-    async def _commit(self, events: Queue, rejects: Queue) -> None:
-        """Write both queues in one transaction, commit once, then settle each caller's future."""
+    async def _commit(
+        self, events: Queue, rejects: Queue, answers: Sequence[AnswerRequest]
+    ) -> None:
+        """Write the queues in one transaction, commit once, then settle each caller's future."""
         conn = self._conn
         assert conn is not None
         try:
@@ -280,6 +310,7 @@ class SqliteStore(GroupCommit):
             for row, _fut in rejects:
                 conn.execute(_INSERT_REJECTED, (now, *row))
                 reject_ids.append(conn.last_insert_rowid())
+            answers_kept = self._insert_answers(conn, answers)
             if self.durability == "full":
                 await asyncio.to_thread(conn.execute, "COMMIT")  # an fsync: not on the loop
             else:
@@ -289,11 +320,27 @@ class SqliteStore(GroupCommit):
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             self._fail([*events, *rejects], f"event store write failed: {exc}")
+            if answers:
+                self._answers_lost(len(answers), str(exc))
             return
         self._settle(events, event_ids, now)
         self._settle_rejects(rejects, reject_ids)
+        if answers_kept:
+            self._answers_written()
         if events:
             self._wake_watchers()
+
+    def _insert_answers(self, conn: apsw.Connection, answers: Sequence[AnswerRequest]) -> bool:
+        """Insert ``answers`` in the open transaction; a failure fails them alone (SQLite
+        undoes just the statement) and the batch's events commit all the same."""
+        if not answers:
+            return False
+        try:
+            conn.executemany(_INSERT_ANSWER, answers)
+        except apsw.Error as exc:
+            self._answers_lost(len(answers), str(exc))
+            return False
+        return True
 
     @staticmethod
     async def _begin(conn: apsw.Connection) -> None:
@@ -353,10 +400,21 @@ class SqliteStore(GroupCommit):
     # -- reads ----------------------------------------------------------------------------
 
     async def _read(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        return await self._read_each(sql, [params])
+
+    async def _read_each(
+        self, sql: str, param_sets: Sequence[tuple[Any, ...]]
+    ) -> list[tuple[Any, ...]]:
+        """``sql`` run once per set of parameters, in one go on the reading thread; every
+        row, in turn."""
+
         def run() -> list[tuple[Any, ...]]:
             if self._read_conn is None:
                 self._read_conn = _connect(self.path)
-            return self._read_conn.execute(sql, params).fetchall()
+            rows: list[tuple[Any, ...]] = []
+            for params in param_sets:
+                rows.extend(self._read_conn.execute(sql, params).fetchall())
+            return rows
 
         loop = asyncio.get_running_loop()
         try:
@@ -412,3 +470,45 @@ class SqliteStore(GroupCommit):
             (limit,),
         )
         return [Rejected(*r[:6], body=bytes(r[6])) for r in rows]
+
+    async def recent(
+        self, *, before: int | None = None, limit: int = 1000
+    ) -> list[tuple[int, str | None]]:
+        """``(id, conversation_uuid)`` of the newest ``limit`` events below cursor ``before``
+        (None: of all), newest first."""
+        rows = await self._read(
+            "SELECT id, conversation_uuid FROM events WHERE id < ? ORDER BY id DESC LIMIT ?",
+            (_MAX_ID if before is None else before, limit),
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    async def calls_events(
+        self, conversations: Sequence[str], *, newest: int = 1000
+    ) -> list[StoredEvent]:
+        """The newest ``newest`` events of each of these conversations, in store order."""
+        rows = await self._read_each(
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE conversation_uuid = ? "
+            "ORDER BY id DESC LIMIT ?",
+            [(conversation, newest) for conversation in dict.fromkeys(conversations)],
+        )
+        return sorted((StoredEvent._make(r) for r in rows), key=itemgetter(0))
+
+    async def leg_conversation(self, uuid: str) -> str | None:
+        """The conversation of leg ``uuid`` (its newest event's), or None if no event has it.
+
+        Legs have no index (one would cost every event's insert): the newest events are looked
+        at first, and a leg that is not there is looked for through the whole store.
+        """
+        rows = await self._read(
+            "SELECT conversation_uuid FROM events WHERE uuid = ? ORDER BY id DESC LIMIT 1",
+            (uuid,),
+        )
+        return rows[0][0] if rows else None
+
+    async def answers(self, conversation: str) -> list[StoredAnswer]:
+        """The answer requests of one call, in the order they arrived."""
+        rows = await self._read(
+            f"SELECT {_ANSWER_COLUMNS} FROM answers WHERE conversation_uuid = ? ORDER BY id",
+            (conversation,),
+        )
+        return [StoredAnswer._make(r) for r in rows]
