@@ -2,8 +2,9 @@
 
 ``vcall replay`` re-sends stored events with :func:`replay_stored`, like ``stripe events
 resend``: the raw bodies exactly as they were stored, in store order, each whole call preceded
-by its answer request, and every request signed (as the Voice API signs them) when a signature
-secret is configured.
+by its answer requests as they were received, and every request signed (as the Voice API signs
+them) when a signature secret is configured. The page's inspector replays a call through the
+same :func:`stored_webhooks` and :func:`deliver`.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
 from vcall._errors import ConfigError, NotFound, RemoteError
+from vcall.answer_requests import NOT_CHECKED, VERIFIED, query_fields
 from vcall.delivery import Delivery, Sender, Webhook
 from vcall.events import ANSWER_FIELDS
 from vcall.modes import default_mode, webhook_secret
@@ -23,6 +25,7 @@ from vcall.signing import Signer, sign_with
 from vcall.store import is_postgres, open_store
 
 if TYPE_CHECKING:
+    from vcall.answer_requests import StoredAnswer
     from vcall.config import Settings
     from vcall.events import StoredEvent
     from vcall.store import EventStore
@@ -31,6 +34,9 @@ if TYPE_CHECKING:
 TIMEOUT = 10.0
 EVENT_PATH = "/voice/event"
 ANSWER_PATH = "/voice/answer"
+#: The signature checks' outcomes of answer requests that came from the platform (or may
+#: have: with no secret, none is checked); a refused one is not re-sent.
+SENT_BY_THE_PLATFORM = (VERIFIED, NOT_CHECKED)
 
 
 def signer_for(settings: Settings) -> Signer | None:
@@ -58,12 +64,41 @@ async def deliver(
             yield done
 
 
-def answer_request(events: Iterable[StoredEvent]) -> Webhook | None:
-    """The answer request that began a call, rebuilt from its inbound leg's first event.
+def delivery_json(done: Delivery) -> dict[str, Any]:
+    """One delivery as ``vcall replay --json`` and the page's replay report it; ``error`` is
+    why it failed (the refusal's own reason when the target is a vcall serve)."""
+    refused = done.body.get("error") if isinstance(done.body, dict) and not done.ok else None
+    return {
+        "method": done.method,
+        "path": done.path,
+        "label": done.label,
+        "status": done.status,
+        "ok": done.ok,
+        "error": refused or done.error,
+    }
 
-    vcall serve does not keep answer requests (answering must not wait for a disk write);
-    the platform sends the inbound leg's ``from, to, uuid, conversation_uuid`` in it.
-    """
+
+def answer_requests(answers: Iterable[StoredAnswer], conversation: str) -> list[Webhook]:
+    """A call's stored answer requests, as they were received: those the platform sent (a
+    GET or POST whose signature was not refused), in order."""
+    hooks = []
+    for answer in answers:
+        if answer.method not in ("GET", "POST") or answer.signature not in SENT_BY_THE_PLATFORM:
+            continue
+        label = f"{answer.path.rpartition('/')[2]} {conversation}"
+        if answer.method == "GET":
+            query = query_fields(answer.query)
+            hooks.append(Webhook("GET", answer.path, query=query, label=label))
+        else:
+            hooks.append(Webhook("POST", answer.path, body=answer.body or b"", label=label))
+    return hooks
+
+
+def rebuilt_answer_request(events: Iterable[StoredEvent]) -> Webhook | None:
+    """The answer request that began a call, rebuilt from its inbound leg's first event, for a
+    call whose answer request is not stored (answered by a vcall before answer requests were
+    kept, or by another server): the platform sends the inbound leg's ``from, to, uuid,
+    conversation_uuid`` in it."""
     inbound = next((e for e in events if e.direction == "inbound"), None)
     if inbound is None:
         return None
@@ -77,7 +112,7 @@ async def stored_webhooks(
 ) -> list[Webhook]:
     """The webhooks that re-send the chosen stored events, in store order.
 
-    ``conversations`` selects whole calls, each preceded by its answer request; ``ids``
+    ``conversations`` selects whole calls, each preceded by its answer requests; ``ids``
     selects single events. With neither, the newest call is chosen.
     """
     ids, conversations = list(ids), list(conversations)
@@ -96,15 +131,16 @@ async def stored_webhooks(
             conversations = [newest[0].conversation_uuid]
         else:
             chosen[newest[0].id] = newest[0]
-    calls: dict[str, list[StoredEvent]] = {}
+    calls: dict[str, list[Webhook]] = {}
     for conversation in conversations:
-        calls[conversation] = await _whole_call(store, conversation)
-        chosen.update((e.id, e) for e in calls[conversation])
+        events = await _whole_call(store, conversation)
+        chosen.update((e.id, e) for e in events)
+        answers = answer_requests(await store.answers(conversation), conversation)
+        rebuilt = rebuilt_answer_request(events) if not answers else None
+        calls[conversation] = answers or ([rebuilt] if rebuilt else [])
     hooks: list[Webhook] = []
     for event in sorted(chosen.values(), key=lambda e: e.id):
-        call = calls.pop(event.conversation_uuid or "", None)
-        if call is not None and (answer := answer_request(call)) is not None:
-            hooks.append(answer)
+        hooks.extend(calls.pop(event.conversation_uuid or "", ()))
         label = f"#{event.id} {event.status} {event.direction or ''}".rstrip()
         hooks.append(Webhook("POST", EVENT_PATH, body=event.raw, label=label))
     return hooks

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import os
 import sys
 from pathlib import Path
@@ -13,7 +14,10 @@ from recorded_call import RecordedCall, send_call
 from rich.console import Console
 
 from vcall._errors import NotFound
-from vcall.replay import stored_webhooks
+from vcall.answer_requests import StoredAnswer
+from vcall.delivery import Webhook
+from vcall.replay import deliver, stored_webhooks
+from vcall.signing import sign_with
 from vcall.store import open_store
 from vcall.web.app import ServeOptions, create_app
 from vcall.web.log import WebhookLog
@@ -40,6 +44,15 @@ async def source(aiohttp_server, tmp_path: Path, seed: RecordedCall) -> Path:
     assert {r.status for r in results} == {200}
     await server.close()
     return options.store
+
+
+async def stored_answers(path: Path | str) -> list[StoredAnswer]:
+    store = open_store(path)
+    await store.open()
+    try:
+        return await store.answers(CONVERSATION)
+    finally:
+        await store.close()
 
 
 async def run_replay(*args: str, **env: str) -> tuple[int, str, str]:
@@ -71,7 +84,7 @@ async def test_replay_into_a_second_serve_stores_identical_raw_json(
     assert lines[0] == f"200  GET  /voice/answer  answer {CONVERSATION}"
     assert lines[1] == "200  POST /voice/event  #1 ringing inbound"
     assert len(lines) == 9 and lines[-1] == f"8/8 accepted by {url} (signed)"
-    # the answer request was rebuilt from the inbound leg and verified like the rest
+    # the answer request was the stored original, and verified like the rest
     assert "NCCO request: caller 441234567890" in console.export_text()
     assert await stored_raw(target.store) == await stored_raw(source)
 
@@ -115,6 +128,54 @@ async def test_selection_in_store_order(source: Path, seed: RecordedCall):
             await stored_webhooks(store, conversations=["CON-nope"])
     finally:
         await store.close()
+
+
+@pytest.mark.e2e
+async def test_replay_resends_the_answer_requests_as_received(
+    aiohttp_server, tmp_path: Path, seed: RecordedCall
+):
+    """Each stored answer request goes out again as it came (a GET's query string, a POST's
+    body byte for byte, the fallback too); one whose signature was refused does not."""
+    signer = sign_with(SECRET, api_key="k", application_id="a")
+    source = ServeOptions(store=tmp_path / "source.db", quiet=True, signature_secret=SECRET)
+    first = await aiohttp_server(create_app(source))
+    query = {**seed.answer_query, "region_url": "https://api-eu-3.vonage.com", "custom_data": "a b"}
+    fallback = json.dumps({**seed.answer_query, "reason": "timeout"}, indent=1).encode()
+    hooks = [
+        Webhook("GET", "/voice/answer", query=query),
+        Webhook("POST", "/voice/fallback", body=fallback),
+        *RecordedCall(seed.answer_method, seed.answer_query, seed.events).webhooks()[1:],
+    ]
+    base = str(first.make_url(""))
+    assert {d.status async for d in deliver(base, hooks, signer=signer)} == {200}
+    unsigned = Webhook("GET", "/voice/answer", query={**query, "from": "447700900999"})
+    assert [d.status async for d in deliver(base, [unsigned])] == [401]
+    await first.close()
+    target = ServeOptions(store=tmp_path / "target.db", quiet=True, signature_secret=SECRET)
+    server = await aiohttp_server(create_app(target))
+    url = str(server.make_url("")).rstrip("/")
+
+    code, out, err = await run_replay(
+        "--store", str(source.store), "--to", url, VONAGE_SIGNATURE_SECRET=SECRET
+    )
+
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[:2] == [
+        f"200  GET  /voice/answer  answer {CONVERSATION}",
+        f"200  POST /voice/fallback  fallback {CONVERSATION}",
+    ]
+    assert lines[-1] == f"9/9 accepted by {url} (signed)"
+    await server.close()
+    sent, resent = await stored_answers(source.store), await stored_answers(target.store)
+    assert [a.signature.split(":")[0] for a in sent] == [
+        "verified",
+        "verified",
+        "missing signature",
+    ]
+    assert [(a.method, a.path, a.query, a.body) for a in resent] == [
+        (a.method, a.path, a.query, a.body) for a in sent[:2]
+    ]
 
 
 async def test_nothing_to_replay_is_one_clear_line(tmp_path: Path):

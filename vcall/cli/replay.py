@@ -57,7 +57,7 @@ def replay(
     from vcall.config import load_settings
     from vcall.paths import Paths
     from vcall.remote import discovery
-    from vcall.replay import replay_stored, signer_for
+    from vcall.replay import delivery_json, replay_stored, signer_for
 
     paths = Paths.default()
     target = to or discovery.find(paths).url
@@ -75,12 +75,10 @@ def replay(
         ):
             sent += 1
             failed += not d.ok
-            why = d.body.get("error") if isinstance(d.body, dict) and not d.ok else d.error
+            shown = delivery_json(d)
+            why = shown["error"]
             if as_json:
-                deliveries.append(
-                    {"method": d.method, "path": d.path, "label": d.label, "status": d.status,
-                     "ok": d.ok, "error": why}
-                )  # fmt: skip
+                deliveries.append(shown)
                 continue
             colour = typer.colors.GREEN if d.ok else typer.colors.RED
             code = typer.style(str(d.status), fg=colour)

@@ -55,3 +55,8 @@ async def read_body(request: web.Request) -> bytes:
 
 def _too_large(head: bytes) -> BodyTooLarge:
     return BodyTooLarge(f"body is larger than {MAX_BODY // 1024} KiB", head)
+
+
+def kept_body(request: web.Request) -> bytes | None:
+    """The body :func:`read_body` read and kept, or None if it was not read (or not whole)."""
+    return request.get(_BODY)

@@ -21,12 +21,16 @@ from collections.abc import Callable
 from aiohttp import web
 
 from vcall._errors import InvalidSignature, UnreadableBody
+from vcall.answer_requests import VERIFIED
 from vcall.signing import MAX_AGE, query_payload, verify
 from vcall.web.answers import filed_refusal
 from vcall.web.body import read_body
 
 logger = logging.getLogger("vcall.web.signed")
 _REALM = 'Bearer realm="vonage-signed-webhooks"'
+#: The signature check's outcome, on a request that went through it: ``verified``, or the
+#: reason it was refused (vcall.answer_requests).
+SIGNATURE = web.RequestKey("signature", str)
 
 
 class ReplayGuard:
@@ -102,7 +106,8 @@ def verifying(handler: web.Handler, verifier: WebhookVerifier) -> web.Handler:
 async def verified(
     request: web.Request, handler: web.Handler, verifier: WebhookVerifier
 ) -> web.StreamResponse:
-    """Pass a webhook on to ``handler`` only if Vonage signed it."""
+    """Pass a webhook on to ``handler`` only if Vonage signed it; the outcome is left on the
+    request as :data:`SIGNATURE`."""
     if request.method == "GET":
         payload = query_payload(request.query.items())
     else:
@@ -110,8 +115,10 @@ async def verified(
             # read_body keeps the bytes on the request, so the handler sees the same body.
             payload = await read_body(request)
         except UnreadableBody as exc:
+            request[SIGNATURE] = f"not checked: {exc}"
             return await filed_refusal(request, exc, exc.head)
     reason = verifier.check(request.headers.get("Authorization"), payload)
+    request[SIGNATURE] = VERIFIED if reason is None else reason
     if reason is not None:
         # A signed answer request never gets here, so answering never waits on the store.
         refused = InvalidSignature(reason)

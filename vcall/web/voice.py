@@ -1,6 +1,8 @@
 """The webhooks Vonage calls: answer (and fallback) returns the NCCO; event stores events.
 
-An event is acknowledged only after the store has committed it. Anything that is not a
+Each answer request is kept as received with what was answered (:func:`recording`), written
+with the store's next batch: the answer never waits for that. An event is acknowledged only
+after the store has committed it. Anything that is not a
 call event gets a 4xx with the reason and is filed in the store's ``rejected`` table. When the
 store cannot take the event (disk full, I/O error), the answer is 503 with ``Retry-After``:
 Vonage retries a webhook that fails, so the event comes again once the store recovers.
@@ -9,7 +11,9 @@ Vonage retries a webhook that fails, so the event comes again once the store rec
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
+import time
 from typing import Any
 
 import msgspec
@@ -23,12 +27,14 @@ from vcall._errors import (
     StoreError,
     UnreadableBody,
 )
-from vcall.events import event_from_mapping, parse_event
+from vcall.answer_requests import NOT_CHECKED, AnswerRequest, call_ids, elapsed_ms
+from vcall.events import event_from_mapping, parse_event, utc_now
 from vcall.signing import query_payload
+from vcall.store import EventStore
 from vcall.web.answers import failure, filed_refusal, json_response
-from vcall.web.body import read_body
+from vcall.web.body import kept_body, read_body
 from vcall.web.keys import LOG, NCCO, STORE
-from vcall.web.signed import WebhookVerifier, verifying
+from vcall.web.signed import SIGNATURE, WebhookVerifier, verifying
 
 logger = logging.getLogger("vcall.web")
 
@@ -127,6 +133,38 @@ async def unknown(request: web.Request) -> web.Response:
     return failure(NotFound(f"no webhook at {request.path}: use /voice/answer and /voice/event"))
 
 
+def recording(handler: web.Handler, store: EventStore) -> web.Handler:
+    """``handler`` for answer requests, each kept as received with its answer
+    (:class:`~vcall.answer_requests.AnswerRequest`), signature check included."""
+
+    @functools.wraps(handler)
+    async def recorded(request: web.Request) -> web.StreamResponse:
+        started, arrived = time.perf_counter(), utc_now()
+        response = await handler(request)
+        took = elapsed_ms(started)
+        body = kept_body(request)
+        conversation, leg = call_ids(request.query, body)
+        answered = response.body if isinstance(response, web.Response) else None
+        store.record_answer(
+            AnswerRequest(
+                arrived,
+                conversation,
+                leg,
+                request.path,
+                request.method,
+                request.rel_url.raw_query_string,
+                body,
+                request.get(SIGNATURE, NOT_CHECKED),
+                response.status,
+                answered if isinstance(answered, bytes) else b"",
+                took,
+            )
+        )
+        return response
+
+    return recorded
+
+
 def add_routes(app: web.Application, verifier: WebhookVerifier | None = None) -> None:
     """Mount the webhook routes (no page key: Vonage cannot know it); with a ``verifier``,
     only requests Vonage signed reach them. Each takes every method and answers a wrong one
@@ -139,4 +177,7 @@ def add_routes(app: web.Application, verifier: WebhookVerifier | None = None) ->
     }
     routes["/voice/{path:.*}"] = unknown  # last: the paths above are matched first
     for path, handler in routes.items():
-        app.router.add_route("*", path, verifying(handler, verifier) if verifier else handler)
+        route = verifying(handler, verifier) if verifier else handler
+        if handler == hooks.answer:
+            route = recording(route, hooks.store)
+        app.router.add_route("*", path, route)
