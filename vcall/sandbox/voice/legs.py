@@ -123,9 +123,10 @@ def error_event(conversation_uuid: str, reason: str) -> dict[str, Any]:
 
 
 def _price(seconds: int, rate: str) -> str:
-    """``seconds × per-minute rate / 60`` as an 8-decimal string (12 s → ``0.00144000``)."""
+    """``seconds × per-minute rate / 60`` as an 8-decimal string (12 s → ``0.00144000``, 0 s →
+    ``0.00000000``, never ``0E-8``)."""
     value = Decimal(seconds) * Decimal(rate) / 60
-    return str(value.quantize(Decimal("0.00000001"), rounding=ROUND_HALF_UP))
+    return format(value.quantize(Decimal("0.00000001"), rounding=ROUND_HALF_UP), "f")
 
 
 def _second(epoch: int) -> str:
