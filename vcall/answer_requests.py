@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
 
 import msgspec
@@ -74,6 +74,22 @@ def call_ids(query: Mapping[str, str], body: bytes | None) -> tuple[str | None, 
             return None, None
         return ids.conversation_uuid or None, ids.uuid or None
     return query.get("conversation_uuid") or None, query.get("uuid") or None
+
+
+def answer_json(answer: StoredAnswer) -> dict[str, Any]:
+    """A stored answer request as the inspector's API shows it (bodies as text)."""
+    return {
+        "id": answer.id,
+        "received_at": answer.received_at,
+        "path": answer.path,
+        "method": answer.method,
+        "query": answer.query,
+        "body": None if answer.body is None else answer.body.decode(errors="replace"),
+        "signature": answer.signature,
+        "status": answer.status,
+        "response": answer.response.decode(errors="replace"),
+        "took_ms": answer.took_ms,
+    }
 
 
 def query_fields(query: str) -> dict[str, str]:

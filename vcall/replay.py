@@ -78,6 +78,20 @@ def delivery_json(done: Delivery) -> dict[str, Any]:
     }
 
 
+def replay_report(
+    target: str, signer: Signer | None, deliveries: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """A replay's totals and its deliveries (:func:`delivery_json`), as ``vcall replay
+    --json`` prints them and the page's replay answers."""
+    return {
+        "target": target,
+        "signed": signer is not None,
+        "sent": len(deliveries),
+        "accepted": sum(1 for d in deliveries if d["ok"]),
+        "deliveries": deliveries,
+    }
+
+
 def answer_requests(answers: Iterable[StoredAnswer], conversation: str) -> list[Webhook]:
     """A call's stored answer requests, as they were received: those the platform sent (a
     GET or POST whose signature was not refused), in order."""

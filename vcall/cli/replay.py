@@ -48,7 +48,7 @@ def replay(
     """Re-send stored events, in stored order, and report each response code.
 
     Each whole call (--conversation, or the newest call when nothing is chosen) starts with
-    its answer request. Requests are signed like Vonage's when a signature secret is
+    its answer requests, as vcall serve received them. Requests are signed like Vonage's when a signature secret is
     configured (VONAGE_SIGNATURE_SECRET, .env or vcall setup).
     """
     import asyncio
@@ -57,7 +57,7 @@ def replay(
     from vcall.config import load_settings
     from vcall.paths import Paths
     from vcall.remote import discovery
-    from vcall.replay import delivery_json, replay_stored, signer_for
+    from vcall.replay import delivery_json, replay_report, replay_stored, signer_for
 
     paths = Paths.default()
     target = to or discovery.find(paths).url
@@ -75,10 +75,9 @@ def replay(
         ):
             sent += 1
             failed += not d.ok
-            shown = delivery_json(d)
-            why = shown["error"]
+            deliveries.append(delivery_json(d))
+            why = deliveries[-1]["error"]
             if as_json:
-                deliveries.append(shown)
                 continue
             colour = typer.colors.GREEN if d.ok else typer.colors.RED
             code = typer.style(str(d.status), fg=colour)
@@ -86,9 +85,7 @@ def replay(
             typer.echo(f"{line}: {why}" if why else line)
         how = "signed" if signer else "unsigned"
         if as_json:
-            summary = {"target": target, "signed": signer is not None, "sent": sent,
-                       "accepted": sent - failed, "deliveries": deliveries}  # fmt: skip
-            typer.echo(json.dumps(summary, indent=2))
+            typer.echo(json.dumps(replay_report(target, signer, deliveries), indent=2))
         else:
             typer.echo(f"{sent - failed}/{sent} accepted by {target} ({how})")
         return failed

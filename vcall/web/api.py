@@ -37,7 +37,7 @@ _CATCH_UP_PAGE = 500
 _MAX_INT = 2**63 - 1
 
 
-def _int_param(
+def int_param(
     values: Mapping[str, str], name: str, default: int, low: int, high: int | None = None
 ) -> int:
     """An integer query parameter (or header) within bounds, else a 400 saying which."""
@@ -61,8 +61,8 @@ async def list_events(request: web.Request) -> web.Response:
 
     ``next`` is the ``after`` for the following page, or null when this page was the last.
     """
-    after = _int_param(request.query, "after", 0, 0)
-    limit = _int_param(request.query, "limit", PAGE_DEFAULT, 1, PAGE_MAX)
+    after = int_param(request.query, "after", 0, 0)
+    limit = int_param(request.query, "limit", PAGE_DEFAULT, 1, PAGE_MAX)
     conversation = request.query.get("conversation") or None
     rows = await request.app[STORE].events(after=after, limit=limit, conversation=conversation)
     return web.json_response(
@@ -82,12 +82,12 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
     """
     cursor_header = "Last-Event-ID" if "Last-Event-ID" in request.headers else None
     if cursor_header:
-        cursor: int | None = _int_param(request.headers, cursor_header, 0, 0)
+        cursor: int | None = int_param(request.headers, cursor_header, 0, 0)
     elif request.query.get("after"):
-        cursor = _int_param(request.query, "after", 0, 0)
+        cursor = int_param(request.query, "after", 0, 0)
     else:
         cursor = None
-    last = _int_param(request.query, "last", 0, 0, LAST_MAX)
+    last = int_param(request.query, "last", 0, 0, LAST_MAX)
     conversation = request.query.get("conversation") or None
     streams = request.app[_STREAMS]
     async with sse_response(request, sep="\n", ping_interval=request.app[HEARTBEAT]) as resp:

@@ -19,7 +19,7 @@ from vcall.remote.discovery import INSTANCE_HEADER
 from vcall.sandbox.voice import routes as platform_routes
 from vcall.store import DEFAULT_DURABILITY, EventStore, open_store
 from vcall.tokens import DEFAULT_TTL
-from vcall.web import api, openapi, page, signed, voice
+from vcall.web import api, inspector, openapi, page, signed, voice
 from vcall.web.access import PAGE_KEY, ensure_guarded, guarded
 from vcall.web.answers import failure
 from vcall.web.body import MAX_BODY
@@ -105,6 +105,7 @@ def create_app(
     app.router.add_route("*", "/healthz", healthz)  # every method: none falls to the key
     voice.add_routes(app, verifier)
     api.add_routes(app)
+    inspector.add_routes(app, options.paths, options.signature_secret)
     if options.sandbox:
         for method, path, handler in platform_routes.attach(app, options.paths, options.page_key):
             app.router.add_route(method, path, guarded(handler))

@@ -14,6 +14,8 @@ from typing import Any
 from aiohttp import web
 
 from vcall import __version__
+from vcall.calls import PAGE_MAX as CALLS_MAX
+from vcall.calls import STATUSES as CALL_STATUSES
 from vcall.events import ANSWER_FIELDS, MAX_FIELD, REQUIRED_FIELDS, SCALAR_FIELDS, STRING_FIELDS
 from vcall.sandbox.voice.request import CONNECT_LIMIT, TIMES, Outcome
 from vcall.sandbox.voice.routes import MAX_WAIT
@@ -47,6 +49,7 @@ def _query(*names: str, schema: dict[str, Any] | None = None) -> list[dict[str, 
 
 
 _SIGNED = [{"vonageSignature": []}]
+_CONVERSATION = {"name": "conversation", "in": "path", "required": True, "schema": _STR}
 _KEYED = [{"pageKey": []}, {"pageKeyCookie": []}, {"pageKeyQuery": []}]
 
 _ANSWER_GET = {
@@ -171,6 +174,64 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
             },
         }
     },
+    # -- the calls inspector (vcall/web/inspector.py)
+    "/api/calls": {
+        "get": {
+            "summary": "Recent calls, newest first (or the one call `q` names)",
+            "security": _KEYED,
+            "parameters": [
+                *_query("before", schema={"type": "integer", "minimum": 1}),
+                *_query("limit", schema={"type": "integer", "minimum": 1, "maximum": CALLS_MAX}),
+                *_query("status", schema={"enum": list(CALL_STATUSES)}),
+                *_query("number", "q"),
+            ],
+            "responses": {
+                "200": _json(
+                    {"type": "object"},
+                    "calls (caller, outcome, duration, price...), `next` (the `before` of the "
+                    "following page, or null) and how many events were looked through",
+                ),
+                **_errors(400, 401, 403),
+            },
+        }
+    },
+    "/api/calls/{conversation}": {
+        "get": {
+            "summary": "One call: its answer requests as received, then its events",
+            "security": _KEYED,
+            "parameters": [_CONVERSATION],
+            "responses": {
+                "200": _json({"type": "object"}, "call, answers, events"),
+                "404": _json(_ERROR, "no stored events for that call"),
+                **_errors(401, 403),
+            },
+        }
+    },
+    "/api/calls/{conversation}/replay": {
+        "post": {
+            "summary": "Send the call's webhooks again (signed) to a URL, as `vcall replay` does",
+            "security": _KEYED,
+            "parameters": [_CONVERSATION],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["to"],
+                            "properties": {"to": {"type": "string", "format": "uri"}},
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "200": _json({"type": "object"}, "each delivery and its response code"),
+                "404": _json(_ERROR, "no stored events for that call"),
+                "502": _json(_ERROR, "the URL could not be reached (the deliveries so far)"),
+                **_errors(400, 401, 403),
+            },
+        }
+    },
     # -- the sandbox platform and the page (vcall/sandbox/voice/routes.py, vcall/web/page.py)
     "/sandbox/calls": {
         "post": {
@@ -244,6 +305,9 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
             ("/", "index.html"),
             ("/app.js", "app.js"),
             ("/style.css", "style.css"),
+            ("/inspector.js", "the calls inspector"),
+            ("/timeline.js", "the call timeline (SVG)"),
+            ("/inspector.css", "the inspector's styles"),
             ("/sdk/vonageClientSDK.min.js", "the Vonage Client SDK bundle (vcall.client_sdk)"),
         )
     },

@@ -27,7 +27,14 @@ if TYPE_CHECKING:
 
 CLIENT_DIR = client_sdk.CLIENT_DIR
 #: URL path → file in the client folder; nothing else is served from it.
-FILES = {"/": "index.html", "/app.js": "app.js", "/style.css": "style.css"}
+FILES = {
+    "/": "index.html",
+    "/app.js": "app.js",
+    "/style.css": "style.css",
+    "/inspector.js": "inspector.js",
+    "/timeline.js": "timeline.js",
+    "/inspector.css": "inspector.css",
+}
 
 _NO_CACHE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
