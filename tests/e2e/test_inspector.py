@@ -218,7 +218,9 @@ async def test_replay_shows_each_response_code(page, site, artifacts, tmp_path):
     detail = await open_call(page, conversation)
     target = ServeOptions(store=tmp_path / "target.db", quiet=True)
     verifying = ServeOptions(
-        store=tmp_path / "verifying.db", quiet=True, signature_secret="not-the-sandbox-signature-secret-0123456789"
+        store=tmp_path / "verifying.db",
+        quiet=True,
+        signature_secret="not-the-sandbox-signature-secret-0123456789",
     )
     async with (
         running(create_app(target), "127.0.0.1", 0) as url,

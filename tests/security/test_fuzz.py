@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl, urlsplit
 import aiohttp
 import pytest
 import requests
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from vcall import tokens
@@ -54,6 +54,9 @@ PATHS = [
     "/api/events",
     "/api/events/stream",
     "/api/openapi.json",
+    "/api/calls",
+    "/api/calls/CON-fuzz",
+    "/api/calls/CON-fuzz/replay",
     "/",
     "/voice/",
     "/voice/../api/events",
@@ -320,6 +323,9 @@ def test_fuzz_serve_no_5xx(options, in_thread, caplog):
         doc = requests.get(
             f"{base}/api/openapi.json", headers={"Authorization": f"Bearer {key}"}
         ).json()
+        # Replay sends requests to the URL it is given: fuzzed on its own, to loopback only
+        # (test_fuzz_replay_no_5xx); here its path only gets raw requests for no stored call.
+        del doc["paths"][REPLAY_PATH]
         paths = sorted({*PATHS, *doc["paths"]})
         lines = fuzz_server(base, [(doc, base)], paths, fuzz, SHAPES)
         fuzz.close()
@@ -334,6 +340,63 @@ def test_fuzz_serve_no_5xx(options, in_thread, caplog):
     assert total >= TARGET
     assert healthy.status_code == 200 and healthy.json() == {"ok": True}
     assert len(fuzz.dropped) < fuzz.sent // 100 and not any("Timeout" in d for d in fuzz.dropped)
+    assert_no_crash(caplog.records)
+
+
+REPLAY_PATH = "/api/calls/{conversation}/replay"
+
+
+def test_fuzz_replay_no_5xx(options, in_thread, caplog, seed):
+    """Generated bodies for a stored call's replay: a target on loopback (this server, a
+    closed port) is sent to and reported; anything else is a 400. Never another 5xx."""
+    caplog.set_level(logging.ERROR)
+    with in_thread(create_app(options)) as base:
+        secret = options.signature_secret
+        key = {"Authorization": f"Bearer {options.page_key}"}
+        for hook in seed.webhooks():
+            prepared = requests.Request(
+                hook.method, base + hook.path, params=hook.query, data=hook.body
+            ).prepare()
+            serve_credentials(secret, "")(prepared, "valid")
+            assert requests.Session().send(prepared, timeout=10).status_code == 200
+        conversation = seed.events[0]["conversation_uuid"]
+        url = f"{base}/api/calls/{conversation}/replay"
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            closed = f"http://127.0.0.1:{s.getsockname()[1]}"
+        # Only hosts on loopback: a generated host name would be looked up in the DNS.
+        loopback = st.one_of(
+            st.sampled_from([base, base + "/", closed, f"{base}/voice/nowhere"]),
+            st.text(st.characters(min_codepoint=33, max_codepoint=126), max_size=12).map(
+                lambda t: f"{closed}/{t}"
+            ),
+        )
+        targets = st.one_of(
+            loopback,
+            st.text(max_size=40).filter(lambda t: "://" not in t),
+            st.from_regex(r"\A(ftp|file|javascript|data):[ -~]{0,20}\Z"),
+            st.integers() | st.none() | st.lists(st.text(max_size=5), max_size=2),
+        )
+        bodies = st.one_of(
+            st.fixed_dictionaries({"to": targets}).map(json.dumps),
+            _bodies.map(lambda b: b.decode("latin-1")),
+        )
+        answered: Counter[int] = Counter()
+
+        @settings(_FAST, max_examples=150, phases=[Phase.explicit, *_FAST.phases])
+        @given(body=bodies)
+        @example(body=json.dumps({"to": base}))
+        @example(body=json.dumps({"to": closed}))
+        def replay(body: str) -> None:
+            resp = requests.post(url, data=body.encode("latin-1", "replace"), headers=key)
+            answered[resp.status_code] += 1
+            assert resp.status_code in (200, 400, 502), (body, resp.text)
+            if resp.status_code == 502:
+                assert resp.json()["error"].startswith("cannot reach"), resp.text
+
+        replay()
+    print(f"\nfuzz replay: {dict(answered)}")
+    assert answered[200] and answered[400] and answered[502]
     assert_no_crash(caplog.records)
 
 
