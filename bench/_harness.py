@@ -73,6 +73,78 @@ def event_bodies(n: int, seed: int) -> list[bytes]:
     return bodies
 
 
+#: Debian's Chromium, headless, as the browser tests run it.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+#: The seed call (tests/fixtures/seed_call.json): its events fill stores in bulk.
+SEED = json.loads((ROOT / "tests" / "fixtures" / "seed_call.json").read_text())
+_FILL_COLUMNS = (
+    "id", "received_at", "conversation_uuid", "uuid", "status", "direction", "from", "to",
+    "timestamp", "duration", "price", "dedupe_key", "raw",
+)  # fmt: skip
+
+
+def _seed_rows(n: int) -> Iterator[tuple[Any, ...]]:
+    """``n`` events of seed calls, 7 a call, each call its own conversation and legs."""
+    events = SEED["events"]
+    for i in range(n):
+        call = i // 7
+        e = dict(events[i % 7])
+        e.update(conversation_uuid=f"CON-{call:08d}", uuid=f"{e['uuid'][:8]}-{call:08d}")
+        raw = json.dumps(e, separators=(",", ":")).encode()
+        yield (
+            i + 1, "2026-01-01T00:00:00.000Z", e["conversation_uuid"], e["uuid"], e["status"],
+            e["direction"], e["from"].strip(), e["to"], e["timestamp"], e.get("duration"),
+            e.get("price"), f"{i}", raw,
+        )  # fmt: skip
+
+
+def fill_store(location: str | Path, n: int) -> None:
+    """A new store at ``location`` (a SQLite file or a PostgreSQL URL) holding ``n`` events
+    of seed calls, written in bulk (not through webhooks)."""
+    from vcall.store import open_store
+
+    async def create() -> None:
+        store = open_store(location)
+        await store.open()
+        await store.close()
+
+    asyncio.run(create())
+    if str(location).startswith("postgresql://"):
+
+        async def copy() -> None:
+            conn = await asyncpg.connect(str(location))
+            try:
+                await conn.copy_records_to_table(
+                    "events", records=_seed_rows(n), columns=list(_FILL_COLUMNS)
+                )
+                await conn.execute("ANALYZE events")
+            finally:
+                await conn.close()
+
+        asyncio.run(copy())
+        return
+    conn = sqlite3.connect(location)
+    conn.execute("PRAGMA synchronous=OFF")
+    names = ", ".join(f'"{c}"' for c in _FILL_COLUMNS)
+    with conn:
+        conn.executemany(
+            f"INSERT INTO events ({names}) VALUES ({','.join('?' * len(_FILL_COLUMNS))})",
+            _seed_rows(n),
+        )
+    conn.close()
+
+
 def free_port() -> int:
     """A TCP port nothing listens on right now."""
     with socket.socket() as s:

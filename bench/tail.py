@@ -20,7 +20,6 @@ Both parts run real processes on loopback: ``vcall serve --port 0`` and ``vcall 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import statistics
@@ -36,44 +35,8 @@ import _harness as h
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-SEED = json.loads((ROOT / "tests" / "fixtures" / "seed_call.json").read_text())
+SEED = h.SEED
 VCALL = [sys.executable, "-m", "vcall"]
-
-
-def fill_store(path: Path, n: int) -> None:
-    """``n`` seed-like events, 7 per call, written in one transaction."""
-    from vcall.store import open_store
-
-    async def create() -> None:
-        store = open_store(path)
-        await store.open()
-        await store.close()
-
-    asyncio.run(create())
-    import sqlite3
-
-    conn = sqlite3.connect(path)
-    conn.execute("PRAGMA synchronous=OFF")
-    events = SEED["events"]
-
-    def rows() -> Any:
-        for i in range(n):
-            e = dict(events[i % 7], conversation_uuid=f"CON-{i // 7:08d}", uuid=f"leg-{i // 7}")
-            raw = json.dumps(e, separators=(",", ":")).encode()
-            yield (
-                "2026-01-01T00:00:00.000Z", e["conversation_uuid"], e["uuid"], e["status"],
-                e["direction"], e["from"].strip(), e["to"], e["timestamp"], e.get("duration"),
-                e.get("price"), f"{i}", raw,
-            )  # fmt: skip
-
-    with conn:
-        conn.executemany(
-            "INSERT INTO events (received_at, conversation_uuid, uuid, status, direction, "
-            '"from", "to", timestamp, duration, price, dedupe_key, raw) '
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            rows(),
-        )
-    conn.close()
 
 
 @contextmanager
@@ -174,11 +137,11 @@ def main() -> None:
         result["latency"] = latency(home, args.samples)
         print(json.dumps(result["latency"], indent=2), flush=True)
         small = home / "small.db"
-        fill_store(small, 50)
+        h.fill_store(small, 50)
         result["open_small"] = open_time(home, small)
         t0 = time.perf_counter()
         big = home / "big.db"
-        fill_store(big, args.events)
+        h.fill_store(big, args.events)
         result["fill_s"] = time.perf_counter() - t0
         result["open_big"] = open_time(home, big)
         print(json.dumps(result, indent=2))
