@@ -26,20 +26,7 @@ OUTCOMES = ["answered", "rejected", "busy", "timeout", "cancelled", "failed"]
 async def open_inspector(page: Any, site: Any) -> None:
     await page.set_viewport_size({"width": 1440, "height": 1000})
     await page.goto(site.page_url)
-    # Until the page carries the inspector itself (issue 21 rewrites index.html), put it on.
-    await page.evaluate(
-        """() => {
-          if (document.getElementById("inspector")) return;
-          const link = document.createElement("link");
-          link.rel = "stylesheet";
-          link.href = "/inspector.css";
-          document.head.append(link);
-          const root = document.createElement("section");
-          root.id = "inspector";
-          document.body.append(root);
-        }"""
-    )
-    await page.add_script_tag(url="/inspector.js", type="module")
+    await expect(page.locator("#who")).to_have_text("Signed in as Alice (sandbox)")
     await expect(page.locator("#inspector table.calls")).to_have_attribute("data-state", "ready")
 
 
@@ -52,7 +39,7 @@ async def place(site: Any, outcome: str | None = None, **timing: float) -> Any:
         hold=timing.pop("hold", 0.3),
         **timing,
     )
-    return await site.app[PLATFORM].place(request)
+    return await site.app[PLATFORM].place(request, origin=site.url)
 
 
 async def finished(call: Any) -> str:
