@@ -188,6 +188,8 @@ def main() -> None:
     parser.add_argument("--markdown", type=Path, help="also write the results table here")
     args = parser.parse_args()
     h.ensure_debian("chromium")
+    if args.markdown is not None:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="vcall-bench-inspector-") as tmp, h.postgres() as pg:
         home = Path(tmp)
         empty, big = home / "empty.db", home / "big.db"

@@ -1,5 +1,6 @@
 """Every benchmark in one run (webhooks, start-up, memory, instructions, the store alone,
-vcall status, the PostgreSQL drivers, scale-out on PostgreSQL, the page on the real Client SDK).
+vcall status, the PostgreSQL drivers, scale-out on PostgreSQL, the page on the real Client SDK,
+the calls inspector).
 
 Run from the repository root (after the README's test command, which makes .venv):
 
@@ -51,6 +52,10 @@ def main() -> None:
         "pg_drivers": ["pg_drivers.py", *(["--events", "5000"] if args.quick else [])],
         "scaleout": ["scaleout.py", *(["--quick"] if args.quick else [])],
         "client_sdk": ["client_sdk.py", *(["--calls", "20"] if args.quick else [])],
+        "inspector": [
+            "inspector.py",
+            *(["--events", "100000", "--samples", "100"] if args.quick else []),
+        ],
     }
     sections = []
     for name, (script, *flags) in parts.items():

@@ -92,6 +92,7 @@ export class Inspector {
     this.open = null; // {conversation, data}
     this.pendingCalls = new Map();
     this.refetch = null;
+    this.frame = null;
     this.build();
   }
 
@@ -262,22 +263,42 @@ export class Inspector {
     try {
       data = await getJson(`/api/calls/${encodeURIComponent(conversation)}`);
     } catch (err) {
+      if (again) return; // the next event fetches it again
       this.detail.hidden = false;
       this.detail.replaceChildren(h("p", { class: "error" }, `Could not open ${conversation}: ${err.message}`));
       return;
     }
-    if (again && (!this.open || this.open.conversation !== conversation)) return; // moved on
-    const keepOpen = again ? new Set([...this.detail.querySelectorAll("details[open]")].map((d) => d.dataset.webhook)) : new Set();
-    const replay = again && this.replayView;
+    if (this.calls.has(conversation)) this.upsertRow(data.call, false);
+    if (again) {
+      if (this.open && this.open.conversation === conversation) this.merge(data);
+      return;
+    }
     this.open = { conversation, data };
     for (const tr of this.tbody.querySelectorAll("tr")) tr.classList.toggle("selected", tr.dataset.conversation === conversation);
-    if (data.call) this.calls.has(conversation) && this.upsertRow(data.call, false);
-    this.renderCall(keepOpen, replay);
-    if (!again) this.detail.scrollIntoView({ block: "nearest", behavior: "smooth" });
+    this.renderCall();
+    this.detail.scrollIntoView({ block: "nearest", behavior: "smooth" });
   }
 
-  renderCall(keepOpen = new Set(), replay = null) {
-    const { conversation, data } = this.open;
+  /** The open call fetched again: what is new is added, nothing already shown is redrawn (an
+   * opened webhook stays open). */
+  merge(data) {
+    const shown = this.open.data;
+    Object.assign(shown, { call: data.call, truncated: data.truncated });
+    for (const a of data.answers) {
+      if (shown.answers.some((x) => x.id === a.id)) continue;
+      shown.answers.push(a);
+      const answers = this.hooks.querySelectorAll("li.answer");
+      const li = this.answerItem(a);
+      if (answers.length) answers[answers.length - 1].after(li);
+      else this.hooks.prepend(li);
+    }
+    for (const item of data.events) this.addEvent(item);
+    this.facts.replaceChildren(...this.factItems());
+    this.scheduleTimeline();
+  }
+
+  factItems() {
+    const { data } = this.open;
     const call = data.call;
     const facts = [
       ["Caller", call.caller || "?"],
@@ -288,17 +309,17 @@ export class Inspector {
       ["Legs", String(call.legs)],
       ["Webhooks", String(data.answers.length + data.events.length)],
     ];
+    return facts.map(([k, v]) => h("div", {}, h("dt", {}, k), h("dd", {}, v)));
+  }
+
+  renderCall() {
+    const { conversation, data } = this.open;
     this.timelineBox = h("div", { class: "timeline-box" });
     this.hooks = h("ol", { class: "hooks" });
-    this.replayView = replay || this.replayForm(conversation);
+    this.facts = h("dl", { class: "facts" }, this.factItems());
     this.detail.hidden = false;
     this.detail.replaceChildren(
-      h(
-        "header",
-        { class: "call-head" },
-        h("h3", {}, "Call ", h("code", { class: "conversation" }, conversation), copyButton(conversation)),
-        h("dl", { class: "facts" }, facts.map(([k, v]) => h("div", {}, h("dt", {}, k), h("dd", {}, v)))),
-      ),
+      h("header", { class: "call-head" }, h("h3", {}, "Call ", h("code", { class: "conversation" }, conversation), copyButton(conversation)), this.facts),
       h(
         "section",
         { class: "timeline-section" },
@@ -314,11 +335,19 @@ export class Inspector {
         ),
       ),
       h("section", { class: "webhooks" }, h("div", { class: "section-head" }, h("h4", {}, "Webhooks, in order"), data.truncated ? h("span", { class: "muted" }, "(the newest 1,000 events)") : null), this.hooks),
-      this.replayView,
+      this.replayForm(conversation),
     );
-    for (const a of data.answers) this.hooks.append(this.answerItem(a, keepOpen));
-    for (const item of data.events) this.hooks.append(this.eventItem(item, keepOpen));
+    this.hooks.append(...data.answers.map((a) => this.answerItem(a)), ...data.events.map((item) => this.eventItem(item)));
     this.drawTimeline();
+  }
+
+  /** Redraw the timeline once in the next frame, however many events came meanwhile. */
+  scheduleTimeline() {
+    if (this.frame) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = null;
+      if (this.open) this.drawTimeline();
+    });
   }
 
   drawTimeline() {
@@ -329,27 +358,32 @@ export class Inspector {
     if (!this.open.data.call.ended) this.ticker = setTimeout(() => this.open && this.drawTimeline(), 1000);
   }
 
-  answerItem(a, keepOpen) {
-    const id = `answer-${a.id}`;
-    const ncco = parsed(a.response);
+  /** A webhook's row: its summary line, and its payload, built when first opened. */
+  webhookItem(kind, dataset, summary, payload) {
+    const details = h("details", {}, h("summary", {}, summary));
+    details.addEventListener("toggle", () => {
+      if (details.open && details.childElementCount === 1) details.append(payload());
+    });
+    return h("li", { class: `hook ${kind}`, dataset }, details);
+  }
+
+  answerItem(a) {
     const ok = a.status === 200;
-    return h(
-      "li",
-      { class: "hook answer", dataset: { webhook: id, time: when(a.received_at) } },
-      h(
-        "details",
-        { dataset: { webhook: id }, open: keepOpen.has(id) },
-        h(
-          "summary",
-          {},
-          h("time", { class: "time", datetime: a.received_at, title: a.received_at }, clock(a.received_at)),
-          h("span", { class: "kind" }, a.path.endsWith("fallback") ? "fallback" : "answer"),
-          h("span", { class: "method" }, `${a.method} ${a.path}`),
-          h("span", { class: `code ${ok ? "ok" : "bad"}` }, String(a.status)),
-          h("span", { class: `signature ${a.signature === "verified" ? "ok" : a.signature === "not checked" ? "" : "bad"}`, title: "signature check" }, a.signature),
-          h("span", { class: "took", title: "how long vcall serve took to answer" }, `${ms(a.took_ms)} ms`),
-        ),
-        h(
+    const signature = a.signature === "verified" ? "ok" : a.signature === "not checked" ? "" : "bad";
+    return this.webhookItem(
+      "answer",
+      { webhook: `answer-${a.id}`, time: when(a.received_at) },
+      [
+        h("time", { class: "time", datetime: a.received_at, title: a.received_at }, clock(a.received_at)),
+        h("span", { class: "kind" }, a.path.endsWith("fallback") ? "fallback" : "answer"),
+        h("span", { class: "method" }, `${a.method} ${a.path}`),
+        h("span", { class: `code ${ok ? "ok" : "bad"}` }, String(a.status)),
+        h("span", { class: `signature ${signature}`, title: "signature check" }, a.signature),
+        h("span", { class: "took", title: "how long vcall serve took to answer" }, `${ms(a.took_ms)} ms`),
+      ],
+      () => {
+        const ncco = parsed(a.response);
+        return h(
           "div",
           { class: "payload" },
           h("h5", {}, "Request ", copyButton(() => a.body ?? a.query, "Copy raw")),
@@ -357,49 +391,42 @@ export class Inspector {
           h("pre", { class: "json request" }, pretty(answerFields(a))),
           h("h5", {}, ok ? "NCCO returned " : "Answer ", copyButton(a.response, "Copy")),
           h("pre", { class: "json ncco" }, typeof ncco === "string" ? ncco : pretty(ncco)),
-        ),
-      ),
+        );
+      },
     );
   }
 
-  eventItem(item, keepOpen) {
+  eventItem(item) {
     const e = item.event;
-    const id = `event-${item.id}`;
     const status = e.status || "error";
-    return h(
-      "li",
-      { class: "hook event", dataset: { webhook: id, eventId: item.id, time: eventTime(item) } },
-      h(
-        "details",
-        { dataset: { webhook: id }, open: keepOpen.has(id) },
-        h(
-          "summary",
-          {},
-          h("time", { class: "time", datetime: e.timestamp || item.received_at, title: `timestamp ${e.timestamp || "—"}, received ${item.received_at}` }, clock(e.timestamp || item.received_at)),
-          h("span", { class: "kind" }, "event"),
-          h("span", { class: `status ${outcomeClass(status)}` }, status),
-          h("span", { class: "leg" }, e.direction ? `${e.direction} ${short(e.uuid)}` : e.reason || ""),
-          e.duration ? h("span", { class: "took" }, `${e.duration} s`) : null,
-          e.price ? h("span", { class: "took" }, `price ${e.price}`) : null,
-          h("span", { class: "cursor", title: "store cursor" }, `#${item.id}`),
-        ),
-        h("div", { class: "payload" }, h("h5", {}, "Body as received ", copyButton(JSON.stringify(e), "Copy")), h("pre", { class: "json raw" }, pretty(e))),
-      ),
+    return this.webhookItem(
+      "event",
+      { webhook: `event-${item.id}`, eventId: item.id, time: eventTime(item) },
+      [
+        h("time", { class: "time", datetime: e.timestamp || item.received_at, title: `timestamp ${e.timestamp || "—"}, received ${item.received_at}` }, clock(e.timestamp || item.received_at)),
+        h("span", { class: "kind" }, "event"),
+        h("span", { class: `status ${outcomeClass(status)}` }, status),
+        h("span", { class: "leg" }, e.direction ? `${e.direction} ${short(e.uuid)}` : e.reason || ""),
+        e.duration ? h("span", { class: "took" }, `${e.duration} s`) : null,
+        e.price ? h("span", { class: "took" }, `price ${e.price}`) : null,
+        h("span", { class: "cursor", title: "store cursor" }, `#${item.id}`),
+      ],
+      () => h("div", { class: "payload" }, h("h5", {}, "Body as received ", copyButton(JSON.stringify(e), "Copy")), h("pre", { class: "json raw" }, pretty(e))),
     );
   }
 
-  /** A new event of the open call, straight from the stream (the fetch that follows catches
-   * up the rest). */
+  /** An event of the open call, shown as it comes (from the stream, or a fetch of the call);
+   * the timeline follows in the next frame. */
   addEvent(item) {
     const data = this.open.data;
     if (data.events.some((e) => e.id === item.id)) return;
     data.events.push(item);
     data.events.sort((a, b) => a.id - b.id);
-    const li = this.eventItem(item, new Set());
+    const li = this.eventItem(item);
     const after = [...this.hooks.querySelectorAll("li.event")].find((n) => Number(n.dataset.eventId) > item.id);
     if (after) after.before(li);
     else this.hooks.append(li);
-    this.drawTimeline();
+    this.scheduleTimeline();
   }
 
   download() {
