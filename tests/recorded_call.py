@@ -11,6 +11,9 @@ from vcall.delivery import Delivery, Webhook
 from vcall.replay import ANSWER_PATH, EVENT_PATH, deliver
 from vcall.signing import Signer
 
+#: The window of arrival times of ``EventStore.answers`` that holds every answer request.
+EVER = {"since": "", "until": "~"}
+
 
 @dataclass(frozen=True)
 class RecordedCall:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
 
@@ -74,6 +75,28 @@ def call_ids(query: Mapping[str, str], body: bytes | None) -> tuple[str | None, 
             return None, None
         return ids.conversation_uuid or None, ids.uuid or None
     return query.get("conversation_uuid") or None, query.get("uuid") or None
+
+
+#: How long before a call's first stored event, and after its last, its answer requests are
+#: looked for: they come as the call starts (retries and the fallback within seconds), and a
+#: call's first event may be stored late (the platform retries webhooks).
+LOOK_BEFORE = timedelta(minutes=5)
+LOOK_AFTER = timedelta(minutes=1)
+
+
+def around(first: str, last: str) -> tuple[str, str]:
+    """The arrival times (``since``, ``until``) to look for a call's answer requests in,
+    given its first and last stored events' arrival times.
+
+    The store finds answer requests by arrival time: an index by call would cost every answer
+    request's insert a random page of the index (bench/README.md), an index by time an append.
+    """
+    start, end = (datetime.fromisoformat(t.replace("Z", "+00:00")) for t in (first, last))
+    return _iso(start - LOOK_BEFORE), _iso(end + LOOK_AFTER)
+
+
+def _iso(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
 
 
 def answer_json(answer: StoredAnswer) -> dict[str, Any]:

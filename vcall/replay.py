@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 
 from vcall._errors import ConfigError, NotFound, RemoteError
-from vcall.answer_requests import NOT_CHECKED, VERIFIED, query_fields
+from vcall.answer_requests import NOT_CHECKED, VERIFIED, around, query_fields
 from vcall.delivery import Delivery, Sender, Webhook
 from vcall.events import ANSWER_FIELDS
 from vcall.modes import default_mode, webhook_secret
@@ -149,7 +149,9 @@ async def stored_webhooks(
     for conversation in conversations:
         events = await _whole_call(store, conversation)
         chosen.update((e.id, e) for e in events)
-        answers = answer_requests(await store.answers(conversation), conversation)
+        since, until = around(events[0].received_at, events[-1].received_at)
+        kept = await store.answers(conversation, since=since, until=until)
+        answers = answer_requests(kept, conversation)
         rebuilt = rebuilt_answer_request(events) if not answers else None
         calls[conversation] = answers or ([rebuilt] if rebuilt else [])
     hooks: list[Webhook] = []

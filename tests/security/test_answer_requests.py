@@ -7,7 +7,7 @@ import asyncio
 import json
 
 import apsw
-from recorded_call import RecordedCall
+from recorded_call import EVER, RecordedCall
 
 from vcall.answer_requests import NOT_CHECKED, VERIFIED, StoredAnswer
 from vcall.store import EventStore
@@ -19,7 +19,7 @@ CONVERSATION = "CON-8f5a100c-fbce-4218-8d4b-16341335bcd6"
 async def kept(reader: EventStore, conversation: str, n: int) -> list[StoredAnswer]:
     """The call's answer requests once ``n`` are written (no one waits for them)."""
     async with asyncio.timeout(5):
-        while len(answers := await reader.answers(conversation)) < n:
+        while len(answers := await reader.answers(conversation, **EVER)) < n:
             await asyncio.sleep(0.005)
     return answers
 
@@ -88,7 +88,7 @@ async def test_the_answer_does_not_wait_for_the_store(client, reader, options, s
         resp = await client.get("/voice/answer", params=query, headers=sign_query(query))
         assert resp.status == 200
         assert [a["action"] for a in await resp.json()] == ["talk", "connect"]
-        assert await reader.answers("CON-w") == []  # not written: the lock is still held
+        assert await reader.answers("CON-w", **EVER) == []  # not written: the lock is still held
     finally:
         blocker.execute("ROLLBACK")
         blocker.close()

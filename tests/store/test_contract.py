@@ -12,10 +12,10 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from recorded_call import RecordedCall
+from recorded_call import EVER, RecordedCall
 
 from vcall._errors import StoreError
-from vcall.answer_requests import VERIFIED, AnswerRequest, StoredAnswer
+from vcall.answer_requests import VERIFIED, AnswerRequest, StoredAnswer, around
 from vcall.events import StoredEvent, parse_event
 from vcall.store import EventStore, open_store
 
@@ -193,7 +193,7 @@ def answer(conversation: str | None, n: int = 0, **fields: object) -> AnswerRequ
 async def kept_answers(store: EventStore, conversation: str, n: int) -> list[StoredAnswer]:
     """The call's answer requests once ``n`` are kept (they are written without waiting)."""
     async with asyncio.timeout(5):
-        while len(kept := await store.answers(conversation)) < n:
+        while len(kept := await store.answers(conversation, **EVER)) < n:
             await asyncio.sleep(0.005)
     return kept
 
@@ -217,7 +217,7 @@ async def test_answer_requests_are_kept_as_received_without_waiting(store: Event
     assert [tuple(k[1:]) for k in kept] == [tuple(answer("CON-1")), tuple(posted)]
     assert kept[0].id < kept[1].id
     assert [a.uuid for a in await kept_answers(store, "CON-2", 1)] == ["leg-0"]
-    assert await store.answers("CON-3") == []
+    assert await store.answers("CON-3", **EVER) == []
     assert await store.count() == 0  # answer requests are not events
 
 
@@ -228,8 +228,19 @@ async def test_answer_requests_queued_at_close_are_kept(
     first.record_answer(answer("CON-1", uuid="leg-\u0000"))
     await first.close()
     again = await opened(location)
-    (kept,) = await again.answers("CON-1")
+    (kept,) = await again.answers("CON-1", **EVER)
     assert kept.uuid in ("leg-\u0000", "leg-\ufffd")  # PostgreSQL text holds no NUL
+
+
+async def test_answer_requests_are_found_by_arrival_time(store: EventStore) -> None:
+    """A call's answer requests are looked for around its events' arrival (around())."""
+    for n, at in enumerate(["2026-01-01T00:00:00.000Z", "2026-01-01T00:09:00.000Z"]):
+        store.record_answer(answer("CON-1", n, received_at=at))
+    assert len(await kept_answers(store, "CON-1", 2)) == 2
+    since, until = around("2026-01-01T00:05:00.000Z", "2026-01-01T00:06:30.250Z")
+    assert (since, until) == ("2026-01-01T00:00:00.000Z", "2026-01-01T00:07:30.250Z")
+    window = await store.answers("CON-1", since=since, until=until)
+    assert [a.uuid for a in window] == ["leg-0"]
 
 
 async def test_an_answer_request_in_a_batch_of_events(store: EventStore) -> None:

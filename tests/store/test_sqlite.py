@@ -56,7 +56,7 @@ async def test_old_store_is_upgraded_in_place(tmp_path: Path) -> None:
         assert "AUTOINCREMENT" not in table_sql
         names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
         assert "events_conversation" in names and "events_v1" not in names
-        assert {"answers", "answers_conversation"} <= names
+        assert {"answers", "answers_received"} <= names
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     finally:
         conn.close()

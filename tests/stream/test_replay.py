@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from recorded_call import RecordedCall, send_call
+from recorded_call import EVER, RecordedCall, send_call
 from rich.console import Console
 
 from vcall._errors import NotFound
@@ -50,7 +50,7 @@ async def stored_answers(path: Path | str) -> list[StoredAnswer]:
     store = open_store(path)
     await store.open()
     try:
-        return await store.answers(CONVERSATION)
+        return await store.answers(CONVERSATION, **EVER)
     finally:
         await store.close()
 

@@ -9,7 +9,7 @@ import socket
 from urllib.parse import parse_qsl
 
 import pytest
-from recorded_call import RecordedCall, send_call
+from recorded_call import EVER, RecordedCall, send_call
 
 from vcall.web.app import ServeOptions, create_app
 
@@ -26,7 +26,7 @@ async def seeded(client, server, seed: RecordedCall, reader) -> None:
     """The seed call received through the real webhooks, its answer request written."""
     assert {d.status for d in await send_call(str(server.make_url("")), seed)} == {200}
     async with asyncio.timeout(5):
-        while not await reader.answers(CONVERSATION):
+        while not await reader.answers(CONVERSATION, **EVER):
             await asyncio.sleep(0.005)
 
 

@@ -72,8 +72,10 @@ class EventStore(Protocol):
         """Keep an answer request with the next batch; returns at once (no one waits for it,
         and one the store cannot keep is left out of the record)."""
 
-    async def answers(self, conversation: str) -> list[StoredAnswer]:
-        """The answer requests of one call, in the order they arrived."""
+    async def answers(self, conversation: str, *, since: str, until: str) -> list[StoredAnswer]:
+        """The answer requests of one call that arrived between ``since`` and ``until`` (ISO
+        times: :func:`vcall.answer_requests.around` gives them for a call's events), in the
+        order they were kept."""
 
     async def recent(
         self, *, before: int | None = None, limit: int = 1000

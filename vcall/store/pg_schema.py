@@ -83,7 +83,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             FOR EACH STATEMENT EXECUTE FUNCTION vcall_events_notify()""",
     ),
     (
-        # Answer requests (vcall.answer_requests), found by their call.
+        # Answer requests (vcall.answer_requests), found by arrival time (see its around()).
         """CREATE TABLE answers (
             id bigserial PRIMARY KEY,
             received_at text NOT NULL,
@@ -98,7 +98,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             response bytea NOT NULL,
             took_ms double precision NOT NULL
         )""",
-        "CREATE INDEX answers_conversation ON answers (conversation_uuid, id)",
+        "CREATE INDEX answers_received ON answers (received_at)",
     ),
 )
 
@@ -169,7 +169,7 @@ FROM unnest({_ANSWER_ARRAYS}) WITH ORDINALITY AS a({", ".join(_ANSWER_FIELDS)}, 
 ORDER BY a.n"""
 ANSWERS = (
     f"SELECT {', '.join(answer_requests.COLUMNS)} FROM answers "
-    "WHERE conversation_uuid = $1 ORDER BY id"
+    "WHERE received_at BETWEEN $1 AND $2 AND conversation_uuid = $3 ORDER BY id"
 )
 #: The inspector's reads (vcall.calls): not bounded by the horizon, as no cursor follows them.
 RECENT = "SELECT id, conversation_uuid FROM events WHERE id < $1 ORDER BY id DESC LIMIT $2"

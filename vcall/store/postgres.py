@@ -460,9 +460,10 @@ class PostgresStore(GroupCommit):
         rows = await self._read(sql.LEG_CONVERSATION, uuid)
         return rows[0][0] if rows else None
 
-    async def answers(self, conversation: str) -> list[StoredAnswer]:
-        """The answer requests of one call, in the order they arrived."""
-        rows = await self._read(sql.ANSWERS, conversation)
+    async def answers(self, conversation: str, *, since: str, until: str) -> list[StoredAnswer]:
+        """The answer requests of one call that arrived between ``since`` and ``until``
+        (:func:`vcall.answer_requests.around`), in the order they were kept."""
+        rows = await self._read(sql.ANSWERS, since, until, conversation)
         return [tuple.__new__(StoredAnswer, tuple(row)) for row in rows]
 
 

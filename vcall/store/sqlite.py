@@ -97,7 +97,7 @@ _MIGRATIONS = (
         "DROP TABLE events_v1",
         _CONVERSATION_INDEX,
     ),
-    # 3: answer requests (vcall.answer_requests), found by their call.
+    # 3: answer requests (vcall.answer_requests), found by arrival time (see its around()).
     (
         """CREATE TABLE answers (
             id INTEGER PRIMARY KEY,
@@ -113,7 +113,7 @@ _MIGRATIONS = (
             response BLOB NOT NULL,
             took_ms REAL NOT NULL
         )""",
-        "CREATE INDEX answers_conversation ON answers (conversation_uuid, id)",
+        "CREATE INDEX answers_received ON answers (received_at)",
     ),
 )
 #: What reads select: every column of a StoredEvent, in order.
@@ -505,10 +505,12 @@ class SqliteStore(GroupCommit):
         )
         return rows[0][0] if rows else None
 
-    async def answers(self, conversation: str) -> list[StoredAnswer]:
-        """The answer requests of one call, in the order they arrived."""
+    async def answers(self, conversation: str, *, since: str, until: str) -> list[StoredAnswer]:
+        """The answer requests of one call that arrived between ``since`` and ``until``
+        (:func:`vcall.answer_requests.around`), in the order they were kept."""
         rows = await self._read(
-            f"SELECT {_ANSWER_COLUMNS} FROM answers WHERE conversation_uuid = ? ORDER BY id",
-            (conversation,),
+            f"SELECT {_ANSWER_COLUMNS} FROM answers WHERE received_at BETWEEN ? AND ? "
+            "AND conversation_uuid = ? ORDER BY id",
+            (since, until, conversation),
         )
         return [StoredAnswer._make(r) for r in rows]

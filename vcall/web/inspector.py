@@ -18,7 +18,7 @@ from aiohttp import web
 from yarl import URL
 
 from vcall._errors import InvalidInput, NotFound, RemoteError
-from vcall.answer_requests import answer_json
+from vcall.answer_requests import answer_json, around
 from vcall.calls import (
     PAGE_DEFAULT,
     PAGE_MAX,
@@ -90,7 +90,8 @@ async def one_call(request: web.Request) -> web.Response:
     events = await store.calls_events([conversation], newest=CALL_EVENTS_MAX)
     if not events:
         raise NotFound(f"no stored events for {conversation}")
-    answers = await store.answers(conversation)
+    since, until = around(events[0].received_at, events[-1].received_at)
+    answers = await store.answers(conversation, since=since, until=until)
     return json_response(
         {
             "ok": True,
