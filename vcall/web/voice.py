@@ -145,19 +145,23 @@ def recording(handler: web.Handler, store: EventStore) -> web.Handler:
         body = kept_body(request)
         conversation, leg = call_ids(request.query, body)
         answered = response.body if isinstance(response, web.Response) else None
+        # tuple.__new__: a named tuple's own constructor is a Python function (once per answer).
         store.record_answer(
-            AnswerRequest(
-                arrived,
-                conversation,
-                leg,
-                request.path,
-                request.method,
-                request.rel_url.raw_query_string,
-                body,
-                request.get(SIGNATURE, NOT_CHECKED),
-                response.status,
-                answered if isinstance(answered, bytes) else b"",
-                took,
+            tuple.__new__(
+                AnswerRequest,
+                (
+                    arrived,
+                    conversation,
+                    leg,
+                    request.path,
+                    request.method,
+                    request.rel_url.raw_query_string,
+                    body,
+                    request.get(SIGNATURE, NOT_CHECKED),
+                    response.status,
+                    answered if isinstance(answered, bytes) else b"",
+                    took,
+                ),
             )
         )
         return response
