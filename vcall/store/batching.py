@@ -122,12 +122,15 @@ class GroupCommit:
         """Yield one loop pass at a time while the batch grows (see the module docstring)."""
         deadline = time.monotonic() + GATHER_FOR
         while not self._stopping:
-            queued = len(self._events) + len(self._rejects)
+            queued = self._queued()
             if queued >= MAX_BATCH:
                 return
             await asyncio.sleep(0)
-            if len(self._events) + len(self._rejects) == queued or time.monotonic() > deadline:
+            if self._queued() == queued or time.monotonic() > deadline:
                 return
+
+    def _queued(self) -> int:
+        return len(self._events) + len(self._rejects) + len(self._answers)
 
     @staticmethod
     def _settle(events: Queue, ids: Iterable[int | None], now: str) -> None:
