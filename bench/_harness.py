@@ -24,6 +24,10 @@ from typing import IO, Any
 
 import asyncpg
 
+# The tests' own helpers (a PostgreSQL server, Chromium's flags) serve the benchmarks too.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+import chromium
+
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
 ANCHORS = BENCH / "anchors"
@@ -73,17 +77,11 @@ def event_bodies(n: int, seed: int) -> list[bytes]:
     return bodies
 
 
-#: Debian's Chromium, headless, as the browser tests run it.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
+#: Debian's Chromium as the browser tests drive it (tests/chromium.py): the path, the flags,
+#: and those a page that answers calls needs too.
+CHROMIUM = chromium.PATH
+CHROMIUM_ARGS = chromium.HEADLESS
+CHROMIUM_MEDIA = chromium.MEDIA
 
 
 #: The seed call (tests/fixtures/seed_call.json): its events fill stores in bulk.
@@ -335,7 +333,6 @@ def max_id(store: str | Path) -> int:
 def postgres() -> Iterator[Any]:
     """A throwaway PostgreSQL server on loopback (the tests' own, tests/pg_cluster.py), its
     durability settings left at the server's defaults; removed at the end."""
-    sys.path.insert(0, str(ROOT / "tests"))
     from pg_cluster import running_cluster
 
     with running_cluster() as cluster:

@@ -39,12 +39,6 @@ from typing import Any
 
 import _harness as h
 
-CHROMIUM_ARGS = [
-    *h.CHROMIUM_ARGS,
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    "--allow-loopback-in-peer-connection",
-]
 #: Stamps the moment the page shows an invite (``callInvite`` has run), in epoch ms.
 STAMP_INVITES = """
 window.__invites = [];
@@ -96,7 +90,9 @@ async def measure(url: str, key: str, store: Path, pid: int, calls: int) -> dict
 
     out: dict[str, Any] = {"rss_idle": h.rss_kib(pid)[0]}
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = await pw.chromium.launch(
+            executable_path=h.CHROMIUM, args=[*h.CHROMIUM_ARGS, *h.CHROMIUM_MEDIA]
+        )
         page = await (await browser.new_context()).new_page()
         page.set_default_timeout(15_000)
         await page.goto(f"{url}/?key={key}")

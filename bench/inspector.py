@@ -152,9 +152,7 @@ async def measure(stores: dict[str, str | Path], samples: int, home: Path) -> di
 
     results: dict[str, Any] = {}
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path="/usr/bin/chromium", args=h.CHROMIUM_ARGS
-        )
+        browser = await pw.chromium.launch(executable_path=h.CHROMIUM, args=h.CHROMIUM_ARGS)
         for name, store in stores.items():
             port = h.free_port()
             cmd = [h.VCALL, "serve", "--sandbox", "--no-verify", "--quiet", "--port", str(port)]

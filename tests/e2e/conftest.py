@@ -17,28 +17,15 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from aiohttp import web
+from chromium import HEADLESS, MEDIA
+from chromium import PATH as CHROMIUM
 
 from vcall.paths import Paths
 from vcall.remote import discovery
 from vcall.serving import running
 from vcall.web.app import create_app
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-    # A fake microphone, no permission prompt: the Client SDK's answer() calls getUserMedia.
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    # ICE candidates on loopback too, so the media never leaves 127.0.0.1.
-    "--allow-loopback-in-peer-connection",
-]
+CHROMIUM_ARGS = [*HEADLESS, *MEDIA]
 #: The page renews a short-lived JWT half-way through its life: the tests see it happen.
 TOKEN_TTL = 4
 
