@@ -72,8 +72,9 @@ class GroupCommit:
     async def _commit(
         self, events: Queue, rejects: Queue, answers: Sequence[AnswerRequest]
     ) -> None:
-        """Commit the queues; settle every future (:meth:`_settle`, :meth:`_fail`), then write
-        ``answers`` (no one waits for them; :meth:`_answers_lost` if they cannot be)."""
+        """Commit the queues and settle every future (:meth:`_settle`, :meth:`_fail`);
+        ``answers`` go in after the events, and no one waits for them (:meth:`_answers_lost`
+        if they cannot be written)."""
         raise NotImplementedError
 
     def _start_flushing(self) -> None:
