@@ -120,23 +120,19 @@ _MIGRATIONS = (
 _EVENT_COLUMNS = ", ".join(COLUMNS)
 #: What an insert writes: a CallEvent's columns after its arrival time (the id is the rowid).
 _INSERT_COLUMNS = ", ".join(COLUMNS[1:])
-_EVENT_ROW = "(" + ",".join("?" * (len(COLUMNS) - 1)) + ")"
+_INSERT_EVENTS = f"INSERT OR IGNORE INTO events ({_INSERT_COLUMNS}) VALUES "
+_ANSWER_COLUMNS = ", ".join(answer_requests.COLUMNS)
+_INSERT_ANSWERS = f"INSERT INTO answers ({', '.join(answer_requests.COLUMNS[1:])}) VALUES "
 
 
 @functools.cache
-def _insert_events_sql(rows: int) -> str:
-    """One ``INSERT`` of ``rows`` events: a batch is one statement, not one per event (apsw's
-    ``executemany`` looks its statement up again for every row: 2% of an event webhook)."""
-    return f"INSERT OR IGNORE INTO events ({_INSERT_COLUMNS}) VALUES " + ",".join(
-        [_EVENT_ROW] * rows
-    )
+def _insert_sql(head: str, width: int, rows: int) -> str:
+    """``head`` and ``rows`` rows of ``width`` values: a batch is one statement, not one per
+    row (apsw's ``executemany`` looks its statement up again for every row, a visible share of
+    a webhook's instructions: bench/instructions.py)."""
+    return head + ",".join(["(" + ",".join("?" * width) + ")"] * rows)
 
 
-_ANSWER_COLUMNS = ", ".join(answer_requests.COLUMNS)
-_INSERT_ANSWER = (
-    f"INSERT INTO answers ({', '.join(answer_requests.COLUMNS[1:])}) "
-    f"VALUES ({','.join('?' * (len(answer_requests.COLUMNS) - 1))})"
-)
 _INSERT_REJECTED = (
     "INSERT INTO rejected (received_at, reason, method, path, content_type, body) "
     "VALUES (?,?,?,?,?,?)"
@@ -217,7 +213,7 @@ def _insert_events(
         for event in chunk:
             params.append(received_at)
             params.extend(event)
-        conn.execute(_insert_events_sql(len(chunk)), params)
+        conn.execute(_insert_sql(_INSERT_EVENTS, len(COLUMNS) - 1, len(chunk)), params)
     added = conn.total_changes() - before
     if added == len(events):
         return range(first, first + added)
@@ -335,8 +331,12 @@ class SqliteStore(GroupCommit):
         undoes just the statement) and the batch's events commit all the same."""
         if not answers:
             return False
+        width = len(answer_requests.COLUMNS) - 1
         try:
-            conn.executemany(_INSERT_ANSWER, answers)
+            for start in range(0, len(answers), INSERT_ROWS):
+                chunk = answers[start : start + INSERT_ROWS]
+                params = [value for answer in chunk for value in answer]
+                conn.execute(_insert_sql(_INSERT_ANSWERS, width, len(chunk)), params)
         except apsw.Error as exc:
             self._answers_lost(len(answers), str(exc))
             return False
