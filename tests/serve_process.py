@@ -29,7 +29,11 @@ class ServeProcess:
             stderr=subprocess.STDOUT,
             env={**os.environ, "VCALL_HOME": str(home), **(env or {})},
         )
-        info = self._wait_for(runtime)
+        try:
+            info = self._wait_for(runtime)
+        except BaseException:
+            self.stop(signal.SIGKILL, timeout=10)
+            raise
         self.url, self.key = str(info["url"]), str(info["key"])
 
     def _wait_for(self, runtime: Path, deadline: float = 60.0) -> dict[str, object]:

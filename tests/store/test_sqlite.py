@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+from multiprocessing.synchronize import Barrier
 from pathlib import Path
 
 import apsw
@@ -88,3 +90,37 @@ async def test_ids_follow_rows_written_by_another_connection(
         assert [e.raw for e in await store.events_by_id([two.id, three.id])] == [second, third]
     finally:
         await store.close()
+
+
+def open_when_all_are_ready(path: str, ready: Barrier) -> None:
+    """Open and close the store at ``path`` once every process is ready to."""
+
+    async def main() -> None:
+        store = open_store(path)
+        await store.open()
+        await store.close()
+
+    ready.wait(timeout=60)
+    asyncio.run(main())
+
+
+def test_processes_opening_a_new_store_at_once_all_succeed(tmp_path: Path) -> None:
+    """As ``--workers`` does: each process creates and migrates the schema; none trips over
+    another's half-done migration."""
+    path = tmp_path / "events.db"
+    fork = multiprocessing.get_context("fork")
+    ready = fork.Barrier(8)
+    opening = [
+        fork.Process(target=open_when_all_are_ready, args=(str(path), ready)) for _ in range(8)
+    ]
+    for proc in opening:
+        proc.start()
+    for proc in opening:
+        proc.join(timeout=60)
+    assert [proc.exitcode for proc in opening] == [0] * 8
+    conn = apsw.Connection(str(path))
+    try:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    finally:
+        conn.close()

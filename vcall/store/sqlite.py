@@ -168,7 +168,17 @@ def _connect(
     conn = apsw.Connection(str(path), statementcachesize=STATEMENT_CACHE)
     # First: switching to WAL takes a lock that another process opening the file may hold.
     conn.execute(f"PRAGMA busy_timeout={busy_ms}")
-    conn.execute("PRAGMA journal_mode=WAL")
+    # SQLite answers BUSY at once, without its busy handler, while another connection is
+    # midway through the same switch (processes opening a new file together): try again.
+    give_up = time.monotonic() + busy_ms / 1000
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            break
+        except apsw.BusyError:
+            if time.monotonic() > give_up:
+                raise
+            time.sleep(BUSY_RETRY)
     conn.execute(f"PRAGMA synchronous={durability.upper()}")
     return conn
 
@@ -184,14 +194,21 @@ def _create_private(path: Path) -> None:
             file.chmod(0o600)
 
 
-def _migrate(conn: apsw.Connection) -> None:
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
-    for number, statements in enumerate(_MIGRATIONS[version:], start=version + 1):
-        conn.execute("BEGIN IMMEDIATE")
-        for sql in statements:
-            conn.execute(sql)
-        conn.execute(f"PRAGMA user_version={number}")
-        conn.execute("COMMIT")
+def _create_schema(conn: apsw.Connection) -> None:
+    """Create and migrate the schema in one write transaction: several processes opening one
+    file at once (``--workers``) take turns, and each sees the version the last one left."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(_SCHEMA)
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        for statements in _MIGRATIONS[version:]:
+            for sql in statements:
+                conn.execute(sql)
+        conn.execute(f"PRAGMA user_version={max(version, len(_MIGRATIONS))}")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 def _insert_events(
@@ -255,8 +272,7 @@ class SqliteStore(GroupCommit):
         try:
             _create_private(self.path)
             conn = _connect(self.path, self.durability)
-            conn.execute(_SCHEMA)
-            _migrate(conn)
+            _create_schema(conn)
             # The loop never waits inside SQLite: no checkpoints in its commits (the thread
             # does them) and no sleeping busy handler (the flush task retries instead).
             conn.execute("PRAGMA wal_autocheckpoint=0")
