@@ -237,7 +237,7 @@ async def test_a_renewed_session_outlives_its_first_token(page, site):
     deadline = first_exp + site.token_ttl
     while time.time() < first_exp + 0.5:  # past the first token's end (polling, with a deadline)
         assert time.time() < deadline and session in sessions, "the session ended"
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.05)  # polling, with a deadline
     call = await place(site, ring_timeout=5)
     await expect(page.locator("#answer")).to_be_visible()
     log = await sdk_log(page)

@@ -35,7 +35,7 @@ async def test_postgres_restarted_mid_load(instance, own_postgres: PgCluster) ->
         while not restarted.is_set() or not health or health[-1][0] != 200:
             async with http.get(server.url + "/healthz") as resp:
                 health.append((resp.status, await resp.json()))
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(0.01)  # polling; the load's asyncio.timeout is the deadline
 
     def restart() -> None:
         own_postgres.restart("fast")

@@ -3,14 +3,13 @@ replaced with nothing acknowledged lost; Ctrl-C and SIGTERM stop them all."""
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from polling import until
 from webhook_load import DEADLINE, body, deliver, tailing, until_seen
 
 from vcall.store import open_store
@@ -21,14 +20,6 @@ pytestmark = pytest.mark.e2e
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / 100
-
-
-async def until(predicate, what: str) -> None:  # type: ignore[no-untyped-def]
-    end = time.monotonic() + DEADLINE
-    while not predicate():
-        if time.monotonic() > end:
-            raise AssertionError(f"not within {DEADLINE} s: {what}")
-        await asyncio.sleep(0.05)
 
 
 async def stored_raw(store_at: Path | str) -> dict[bytes, int]:
@@ -89,6 +80,8 @@ async def test_a_worker_killed_mid_load_is_replaced_and_nothing_acknowledged_is_
     await until(
         lambda: len(server.children()) == 2 and victim not in server.children(),
         "a new worker in place of the one killed",
+        deadline=DEADLINE,
+        every=0.05,
     )
     again = await deliver([server.url], bodies, connections=16)
     assert again.problems == [] and len(again.acked) + again.duplicates == len(bodies)

@@ -105,4 +105,4 @@ async def until_seen(seen: list[int], count: int) -> None:
     """Wait (DEADLINE at most) until the tail has seen ``count`` events."""
     async with asyncio.timeout(DEADLINE):
         while len(seen) < count:
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.05)  # polling, with asyncio.timeout as the deadline

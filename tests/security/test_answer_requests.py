@@ -3,32 +3,23 @@ with the answer and how long it took, and the answer never waits for the store t
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import apsw
+from polling import kept_answers
 from recorded_call import EVER, RecordedCall
 
-from vcall.answer_requests import NOT_CHECKED, VERIFIED, StoredAnswer
-from vcall.store import EventStore
+from vcall.answer_requests import NOT_CHECKED, VERIFIED
 from vcall.web.app import ServeOptions, create_app
 
 CONVERSATION = "CON-8f5a100c-fbce-4218-8d4b-16341335bcd6"
-
-
-async def kept(reader: EventStore, conversation: str, n: int) -> list[StoredAnswer]:
-    """The call's answer requests once ``n`` are written (no one waits for them)."""
-    async with asyncio.timeout(5):
-        while len(answers := await reader.answers(conversation, **EVER)) < n:
-            await asyncio.sleep(0.005)
-    return answers
 
 
 async def test_a_signed_get_is_kept_with_its_ncco(client, reader, seed: RecordedCall, sign_query):
     query = list(seed.answer_query.items())
     resp = await client.get("/voice/answer", params=query, headers=sign_query(query))
     ncco = await resp.read()
-    (answer,) = await kept(reader, CONVERSATION, 1)
+    (answer,) = await kept_answers(reader, CONVERSATION, 1)
     assert (answer.method, answer.path, answer.body) == ("GET", "/voice/answer", None)
     assert answer.query == resp.url.raw_query_string  # as sent, percent-encoding and all
     assert (answer.conversation_uuid, answer.uuid) == (CONVERSATION, seed.answer_query["uuid"])
@@ -44,7 +35,7 @@ async def test_a_post_to_the_fallback_keeps_its_body_byte_for_byte(client, reade
     )
     resp = await client.post("/voice/fallback", data=body, headers=sign_body(body))
     assert resp.status == 200
-    (answer,) = await kept(reader, "CON-f", 1)
+    (answer,) = await kept_answers(reader, "CON-f", 1)
     assert (answer.method, answer.path, answer.query) == ("POST", "/voice/fallback", "")
     assert (answer.body, answer.uuid, answer.signature) == (body, "u1", VERIFIED)
     assert json.loads(answer.response)[0]["action"] == "talk"
@@ -55,7 +46,7 @@ async def test_a_refused_signature_is_kept_with_the_reason(client, reader, sign_
     forged = sign_query([("from", "441234567899"), ("conversation_uuid", "CON-r")])
     resp = await client.get("/voice/answer", params=query, headers=forged)
     assert resp.status == 401
-    (answer,) = await kept(reader, "CON-r", 1)
+    (answer,) = await kept_answers(reader, "CON-r", 1)
     assert answer.status == 401 and "payload_hash" in answer.signature
     assert json.loads(answer.response) == await resp.json()
     assert len(await reader.rejected()) == 1  # filed as every refused webhook is
@@ -65,7 +56,7 @@ async def test_bad_answer_requests_are_kept_too(client, reader, sign_body):
     body = b'{"conversation_uuid": "CON-b", "from": 441234567890}'
     resp = await client.post("/voice/answer", data=body, headers=sign_body(body))
     assert resp.status == 400
-    (answer,) = await kept(reader, "CON-b", 1)
+    (answer,) = await kept_answers(reader, "CON-b", 1)
     assert (answer.status, answer.body, answer.signature) == (400, body, VERIFIED)
     assert b"must be a string" in answer.response
 
@@ -74,7 +65,7 @@ async def test_without_a_secret_the_check_is_not_made(aiohttp_client, tmp_path, 
     client = await aiohttp_client(create_app(ServeOptions(store=tmp_path / "events.db")))
     resp = await client.get("/voice/answer", params={"conversation_uuid": "CON-u"})
     assert resp.status == 200
-    (answer,) = await kept(reader, "CON-u", 1)
+    (answer,) = await kept_answers(reader, "CON-u", 1)
     assert answer.signature == NOT_CHECKED
 
 
@@ -92,5 +83,5 @@ async def test_the_answer_does_not_wait_for_the_store(client, reader, options, s
     finally:
         blocker.execute("ROLLBACK")
         blocker.close()
-    (answer,) = await kept(reader, "CON-w", 1)
+    (answer,) = await kept_answers(reader, "CON-w", 1)
     assert answer.status == 200

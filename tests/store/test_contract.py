@@ -12,10 +12,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
+from polling import kept_answers
 from recorded_call import EVER, RecordedCall
 
 from vcall._errors import StoreError
-from vcall.answer_requests import VERIFIED, AnswerRequest, StoredAnswer, around
+from vcall.answer_requests import VERIFIED, AnswerRequest, around
 from vcall.events import StoredEvent, parse_event
 from vcall.store import EventStore, open_store
 
@@ -117,7 +118,7 @@ async def test_a_reader_sees_every_event_once_in_order_while_two_instances_write
             cursor = seen[-1] if seen else cursor
             if finished and not page:
                 return seen
-            await asyncio.sleep(0.001)
+            await asyncio.sleep(0.001)  # a stream polls so; the deadline is the test's
 
     follower = asyncio.create_task(follow())
     await asyncio.gather(write(a, 0), write(b, 10_000))
@@ -188,14 +189,6 @@ def answer(conversation: str | None, n: int = 0, **fields: object) -> AnswerRequ
             **fields,
         }
     )
-
-
-async def kept_answers(store: EventStore, conversation: str, n: int) -> list[StoredAnswer]:
-    """The call's answer requests once ``n`` are kept (they are written without waiting)."""
-    async with asyncio.timeout(5):
-        while len(kept := await store.answers(conversation, **EVER)) < n:
-            await asyncio.sleep(0.005)
-    return kept
 
 
 async def test_answer_requests_are_kept_as_received_without_waiting(store: EventStore) -> None:

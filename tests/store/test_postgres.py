@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 import pytest
 from pg_cluster import PASSWORD, USER, PgCluster
+from polling import until
 
 from vcall._errors import StoreError
 from vcall.events import parse_event
@@ -31,15 +32,6 @@ def body(n: int) -> bytes:
     return json.dumps(
         {"uuid": f"leg-{n}", "status": "started", "timestamp": f"2026-01-01T00:00:{n:02d}Z"}
     ).encode()
-
-
-async def until(predicate: Callable[[], object], what: str) -> None:
-    """Poll ``predicate`` until it holds, or fail after DEADLINE."""
-    end = time.monotonic() + DEADLINE
-    while not predicate():
-        if time.monotonic() > end:
-            raise AssertionError(f"not within {DEADLINE} s: {what}")
-        await asyncio.sleep(0.01)
 
 
 async def test_readers_wait_for_an_older_transaction_still_storing(
@@ -239,7 +231,7 @@ async def test_a_restarted_server_is_found_again_and_nothing_acknowledged_is_los
             slowest = max(slowest, time.monotonic() - started)
             if store.health() is not None:
                 degraded.append(store.health())
-            await asyncio.sleep(0.005)
+            await asyncio.sleep(0.005)  # paces the load; the restart's join is the deadline
     restarter.join()
     print(f"\nrestart: {failed} of {n} rounds failed at once (slowest {slowest:.3f} s)")
     assert failed > 0 and degraded, "the restart was not noticed"

@@ -3,13 +3,13 @@ webhooks as received, replay to a URL with each response code."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import socket
 from urllib.parse import parse_qsl
 
 import pytest
-from recorded_call import EVER, RecordedCall, send_call
+from polling import kept_answers
+from recorded_call import RecordedCall, send_call
 
 from vcall.web.app import ServeOptions, create_app
 
@@ -25,9 +25,7 @@ def key(options: ServeOptions) -> dict[str, str]:
 async def seeded(client, server, seed: RecordedCall, reader) -> None:
     """The seed call received through the real webhooks, its answer request written."""
     assert {d.status for d in await send_call(str(server.make_url("")), seed)} == {200}
-    async with asyncio.timeout(5):
-        while not await reader.answers(CONVERSATION, **EVER):
-            await asyncio.sleep(0.005)
+    await kept_answers(reader, CONVERSATION, 1)
 
 
 async def test_calls_need_the_key(client):
